@@ -1,0 +1,59 @@
+import { failOnProblems, type Problem } from "../common/errors";
+import { zodProblems } from "../common/zodProblems";
+import { modeNamed } from "../modes/registry";
+import type { Platform } from "../modes/mode";
+import { buildAppModel, buildDirectory, linkDependents, type AppModel, type PlacedApp } from "./model";
+import { appSpecSchema, type ModeName } from "./spec";
+
+/** One app to plan: its spec as written, and where it came from. */
+export interface AppInput {
+    /** The app spec as written (YAML parsed, or a TypeScript object); validated here. */
+    spec: unknown;
+    /** Mode chosen for this app by the stack; wins over the spec's own `mode`. @default the spec's `mode`, then `defaultMode` */
+    mode?: ModeName;
+    /** Where the spec came from, used as the prefix of every problem key. @default `app[<index>]` */
+    source?: string;
+}
+
+export interface PlanOptions {
+    platform: Platform;
+    /** Mode of apps that choose none. @default "native" */
+    defaultMode?: ModeName;
+    /** mTLS of apps that choose none. @default "PERMISSIVE" */
+    defaultMtls?: "STRICT" | "PERMISSIVE";
+}
+
+/** Validates and models apps without throwing: every problem in every app, and the models when there are none. */
+export function checkApps(inputs: readonly AppInput[], options: PlanOptions): { apps: AppModel[]; problems: Problem[] } {
+    const problems: Problem[] = [];
+    const placed: PlacedApp[] = [];
+    inputs.forEach((input, index) => {
+        const source = input.source ?? `app[${index}]`;
+        const parsed = appSpecSchema.safeParse(input.spec, { reportInput: true });
+        if (!parsed.success) {
+            problems.push(...zodProblems(parsed.error, (path) => `${source}: ${path || "(top level)"}`));
+            return;
+        }
+        placed.push({ spec: parsed.data, mode: input.mode ?? parsed.data.mode ?? options.defaultMode ?? "native", source });
+    });
+    const { directory, problems: directoryProblems } = buildDirectory(placed);
+    problems.push(...directoryProblems);
+    const apps = placed.map((app) => {
+        const { model, problems: appProblems } = buildAppModel(app, directory, options.defaultMtls ?? "PERMISSIVE");
+        problems.push(...appProblems);
+        return model;
+    });
+    linkDependents(apps);
+    for (const app of apps) problems.push(...modeNamed(app.mode).requirements(app, options.platform));
+    return { apps, problems };
+}
+
+/**
+ * Validates app specs against each other and the platform and returns their models. Throws a
+ * ConfigError listing every problem at once; call it before registering any resource.
+ */
+export function planApps(inputs: readonly AppInput[], options: PlanOptions): AppModel[] {
+    const { apps, problems } = checkApps(inputs, options);
+    failOnProblems(problems);
+    return apps;
+}

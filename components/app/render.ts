@@ -1,0 +1,207 @@
+import { shortHash, kubeName } from "../common/names";
+import type { Protocol } from "../common/policy";
+import { modeNamed } from "../modes/registry";
+import type { ComponentDecoration, ExtraObject, Manifest, Platform } from "../modes/mode";
+import { findPlaceholderDependency, formatAddress, PLACEHOLDER, type Address, type AppModel, type ComponentModel } from "./model";
+import type { AddressFormat } from "./spec";
+
+/**
+ * Turns an app model plus its mode's decorations into plain Kubernetes manifests. Pure: GovernedApp
+ * registers the result, the offline render writes it, and the benchmark's baseline reuses it.
+ *
+ * Everything that identifies a workload (names, selectors, Service specs, volume claim templates)
+ * is computed from the neutral model only; the mode touches pod templates and extra objects.
+ */
+
+/** Pod annotation naming the mode, so every mode switch rolls the pods even when nothing else changed. */
+export const MODE_ANNOTATION = "pluggable-mesh.io/mode";
+/** Pod annotation with a hash of the mounted config files, so a change rolls the pods. */
+export const FILES_HASH_ANNOTATION = "pluggable-mesh.io/config-files-hash";
+const MANAGED_BY = { "app.kubernetes.io/managed-by": "pluggable-mesh" };
+
+/** A manifest with the stable key its Pulumi resource is named by. */
+export interface RenderedObject {
+    /** Unique per kind across the stack, stable across modes and content changes. */
+    name: string;
+    manifest: Manifest;
+}
+
+export interface RenderedApp {
+    objects: RenderedObject[];
+    warnings: string[];
+}
+
+const APP_PROTOCOL: Record<Protocol, string> = { http: "http", http2: "kubernetes.io/h2c", grpc: "grpc", tcp: "tcp" };
+
+/** Resolves `{{ dep.port.format }}` placeholders with the addresses the mode gives the component. */
+export function resolvePlaceholders(content: string, component: ComponentModel, addresses: readonly Address[]): string {
+    return content.replace(PLACEHOLDER, (_match, ref: string, port: string | undefined, format: AddressFormat) => {
+        const dependency = findPlaceholderDependency(component.dependencies, component.app, ref, port)!;
+        return formatAddress(addresses[component.dependencies.indexOf(dependency)]!, format);
+    });
+}
+
+function dependencyEnv(component: ComponentModel, addresses: readonly Address[]): { name: string; value: string }[] {
+    return component.dependencies.flatMap((dependency, index) =>
+        dependency.env.map((binding) => ({ name: binding.name, value: formatAddress(addresses[index]!, binding.format) })),
+    );
+}
+
+function probe(component: ComponentModel, spec: ComponentModel["spec"]["readiness"]): Record<string, unknown> | undefined {
+    if (!spec) return undefined;
+    // Probes use the app's own port number: kubelet checks the app, not the sidecar in front of it.
+    const port = component.ports.find((candidate) => candidate.name === spec.port)!.targetPort;
+    const action = spec.path ? { httpGet: { path: spec.path, port } } : { tcpSocket: { port } };
+    return { ...action, initialDelaySeconds: spec.initialDelaySeconds, periodSeconds: spec.periodSeconds };
+}
+
+function serviceManifest(component: ComponentModel, name: string, labels: Record<string, string>, annotations: Record<string, string>, headless: boolean): Manifest {
+    return {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name, namespace: component.namespace, labels, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
+        spec: {
+            ...(headless ? { clusterIP: "None" } : { type: "ClusterIP" }),
+            selector: component.selectorLabels,
+            ports: component.ports.map((port) => ({
+                name: port.servicePortName,
+                port: port.port,
+                // A named target: each pod resolves it to the app or to its sidecar, so the Service is the same in every mode.
+                targetPort: port.name,
+                protocol: "TCP",
+                appProtocol: APP_PROTOCOL[port.protocol],
+            })),
+        },
+    };
+}
+
+function renderComponent(component: ComponentModel, app: AppModel, decoration: ComponentDecoration): RenderedObject[] {
+    const spec = component.spec;
+    const labels = { ...component.selectorLabels, "app.kubernetes.io/part-of": app.name, ...MANAGED_BY };
+    const namespace = component.namespace;
+    const prefix = `${app.name}-${component.component}`;
+    const objects: RenderedObject[] = [
+        {
+            name: prefix,
+            manifest: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: component.serviceAccountName, namespace, labels }, automountServiceAccountToken: false },
+        },
+    ];
+    if (component.ports.length > 0) {
+        objects.push({ name: prefix, manifest: serviceManifest(component, component.serviceName, labels, decoration.serviceAnnotations, false) });
+        objects.push({ name: `${prefix}-headless`, manifest: serviceManifest(component, component.headlessServiceName, labels, {}, true) });
+    }
+
+    const volumes: Record<string, unknown>[] = [];
+    const volumeMounts: Record<string, unknown>[] = [];
+    const podAnnotations: Record<string, string> = { [MODE_ANNOTATION]: app.mode, ...decoration.pod.annotations };
+    if (spec.configFiles.length > 0) {
+        const data: Record<string, string> = {};
+        spec.configFiles.forEach((file, index) => {
+            const key = `file-${index}-${file.path.split("/").pop()!.replace(/[^-._a-zA-Z0-9]/g, "_")}`;
+            data[key] = resolvePlaceholders(file.content, component, decoration.addresses);
+            volumeMounts.push({ name: "config-files", mountPath: file.path, subPath: key, readOnly: true });
+        });
+        const hash = shortHash(JSON.stringify(data), 10);
+        podAnnotations[FILES_HASH_ANNOTATION] = hash;
+        objects.push({
+            name: `${prefix}-files`,
+            manifest: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: kubeName(component.serviceName, "files", hash), namespace, labels }, immutable: true, data },
+        });
+        volumes.push({ name: "config-files", configMap: { name: kubeName(component.serviceName, "files", hash) } });
+    }
+    if (spec.storage) {
+        volumeMounts.push({ name: "data", mountPath: spec.storage.mountPath });
+    }
+
+    const container: Record<string, unknown> = {
+        name: component.component,
+        image: spec.image,
+        ...(spec.command ? { command: spec.command } : {}),
+        ...(spec.args ? { args: spec.args } : {}),
+        ports: component.ports.map((port) =>
+            decoration.pod.sidecarServesPorts ? { containerPort: port.targetPort, protocol: "TCP" } : { name: port.name, containerPort: port.targetPort, protocol: "TCP" },
+        ),
+        env: [...Object.entries(spec.env).map(([name, value]) => ({ name, value })), ...dependencyEnv(component, decoration.addresses)],
+        ...(spec.resources ? { resources: spec.resources } : {}),
+        ...(spec.readiness ? { readinessProbe: probe(component, spec.readiness) } : {}),
+        ...(spec.liveness ? { livenessProbe: probe(component, spec.liveness) } : {}),
+        ...(volumeMounts.length > 0 ? { volumeMounts } : {}),
+    };
+    const podSpec = {
+        serviceAccountName: component.serviceAccountName,
+        automountServiceAccountToken: false,
+        ...(decoration.pod.sidecars.length > 0 ? { initContainers: decoration.pod.sidecars } : {}),
+        containers: [container],
+        ...(volumes.length + decoration.pod.volumes.length > 0 ? { volumes: [...volumes, ...decoration.pod.volumes] } : {}),
+    };
+    const template = {
+        metadata: { labels: { ...labels, "app.kubernetes.io/version": spec.version, ...decoration.pod.labels }, annotations: podAnnotations },
+        spec: podSpec,
+    };
+    const workloadMetadata = { name: component.serviceName, namespace, labels };
+    if (spec.storage) {
+        objects.push({
+            name: prefix,
+            manifest: {
+                apiVersion: "apps/v1",
+                kind: "StatefulSet",
+                metadata: workloadMetadata,
+                spec: {
+                    replicas: spec.replicas,
+                    serviceName: component.headlessServiceName,
+                    selector: { matchLabels: component.selectorLabels },
+                    template,
+                    volumeClaimTemplates: [
+                        {
+                            metadata: { name: "data" },
+                            spec: {
+                                accessModes: ["ReadWriteOnce"],
+                                resources: { requests: { storage: spec.storage.size } },
+                                ...(spec.storage.storageClass ? { storageClassName: spec.storage.storageClass } : {}),
+                            },
+                        },
+                    ],
+                },
+            },
+        });
+    } else {
+        objects.push({
+            name: prefix,
+            manifest: { apiVersion: "apps/v1", kind: "Deployment", metadata: workloadMetadata, spec: { replicas: spec.replicas, selector: { matchLabels: component.selectorLabels }, template } },
+        });
+    }
+    return objects;
+}
+
+function withAppPrefix(app: AppModel, objects: readonly ExtraObject[]): RenderedObject[] {
+    return objects.map((object) => ({ name: `${app.name}-${object.key}`, manifest: object.manifest }));
+}
+
+/** Renders one app in its mode. */
+export function renderApp(app: AppModel, platform: Platform): RenderedApp {
+    const mode = modeNamed(app.mode);
+    const appDecoration = mode.decorateApp(app, platform);
+    const objects: RenderedObject[] = [];
+    const warnings = [...appDecoration.warnings];
+    if (app.createNamespace) {
+        objects.push({
+            name: app.name,
+            manifest: {
+                apiVersion: "v1",
+                kind: "Namespace",
+                metadata: {
+                    name: app.namespace,
+                    labels: { ...MANAGED_BY, ...appDecoration.namespaceLabels },
+                    ...(Object.keys(appDecoration.namespaceAnnotations).length > 0 ? { annotations: appDecoration.namespaceAnnotations } : {}),
+                },
+            },
+        });
+    }
+    objects.push(...withAppPrefix(app, appDecoration.objects));
+    for (const component of app.components) {
+        const decoration = mode.decorateComponent(component, app, platform);
+        objects.push(...renderComponent(component, app, decoration), ...withAppPrefix(app, decoration.objects));
+        warnings.push(...decoration.warnings);
+    }
+    return { objects, warnings };
+}

@@ -1,0 +1,59 @@
+/**
+ * Mode-neutral traffic policy. Every mesh mode translates it into its own terms (envoy route and
+ * cluster settings, Istio DestinationRule/VirtualService, Linkerd annotations); a mode that cannot
+ * honour part of it says so instead of dropping it silently.
+ *
+ * The policy belongs to the *destination* component: it says how callers must treat it. That way
+ * every mode applies the same numbers whether it configures the caller (envoy) or the callee (Istio).
+ */
+
+/** Application protocol of a port; decides HTTP-aware routing versus plain TCP proxying. */
+export type Protocol = "http" | "http2" | "grpc" | "tcp";
+
+export const PROTOCOLS: readonly Protocol[] = ["http", "http2", "grpc", "tcp"];
+
+/** True when a protocol is HTTP-based, so requests (not just connections) can be timed and retried. */
+export function isHttpProtocol(protocol: Protocol): boolean {
+    return protocol !== "tcp";
+}
+
+export interface RetryPolicy {
+    /** Retries after the first attempt; 0 disables retries. */
+    attempts: number;
+    /** Timeout of each attempt, in milliseconds. */
+    perTryTimeoutMs: number;
+    /** Conditions that trigger a retry, in envoy's `retry_on` vocabulary (also Istio's `retryOn`). */
+    retryOn: string[];
+}
+
+export interface CircuitBreakerPolicy {
+    /** Maximum concurrent connections to the destination. */
+    maxConnections: number;
+    /** Maximum requests queued while waiting for a connection. */
+    maxPendingRequests: number;
+    /** Maximum concurrent requests (HTTP/2 and gRPC). */
+    maxRequests: number;
+    /** Consecutive 5xx (or connect) errors that eject an endpoint. */
+    consecutiveErrors: number;
+    /** How often endpoints are analysed for ejection, in milliseconds. */
+    intervalMs: number;
+    /** Minimum ejection duration, in milliseconds. */
+    baseEjectionTimeMs: number;
+    /** Upper bound of endpoints ejected at once, in percent. */
+    maxEjectionPercent: number;
+}
+
+export interface TrafficPolicy {
+    /** Whole-request timeout including retries, in milliseconds (HTTP protocols only). */
+    timeoutMs: number;
+    /** Connect timeout for new upstream connections, in milliseconds. */
+    connectTimeoutMs: number;
+    retries: RetryPolicy;
+    circuitBreaker: CircuitBreakerPolicy;
+}
+
+/** Formats milliseconds as a protobuf JSON / Istio duration string ("1.5s", "15s"). */
+export function durationString(ms: number): string {
+    const seconds = ms / 1000;
+    return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(3).replace(/0+$/, "")}s`;
+}

@@ -1,0 +1,135 @@
+import { serviceFqdn, type ComponentModel, type DependencyModel } from "../app/model";
+import { RESERVED_PORTS } from "../app/spec";
+import { kubeName, shortHash } from "../common/names";
+import { ingressFor } from "./shared";
+import { ENVOY_ADMIN_PORT, ENVOY_PROMETHEUS_PATH, ENVOY_READY_PATH, ENVOY_STATS_PORT, envoyBootstrap, type EnvoyOutbound } from "./envoy/bootstrap";
+import { keyedByName, type Manifest, type MeshMode } from "./mode";
+
+/**
+ * The built-in envoy mesh (Rainbond's default): an envoy sidecar per pod with a static bootstrap,
+ * no control plane. The app reaches each dependency on 127.0.0.1 at a local port the sidecar
+ * listens on; the sidecar forwards to the dependency's headless Service (per-pod endpoints, so
+ * balancing and outlier detection see real pods) with the destination's traffic policy. Inbound,
+ * the sidecar serves the component's named ports and forwards to the app on 127.0.0.1.
+ */
+
+/** First port of the sidecar's inbound listeners (one per app port), inside the reserved range. */
+const INBOUND_PORT_BASE = 15010;
+/** Where local ports for dependencies are searched when a dependency's own port is taken. */
+const LOCAL_PORT_FALLBACK_BASE = 20000;
+const CONFIG_DIR = "/etc/envoy";
+const CONFIG_FILE = "envoy.json";
+/** Pod annotation holding a hash of the bootstrap, so a config change rolls the pods. */
+export const ENVOY_CONFIG_HASH_ANNOTATION = "pluggable-mesh.io/envoy-config-hash";
+
+/**
+ * Chooses the 127.0.0.1 port the app dials for each dependency: the dependency's own port when it
+ * is free, otherwise the next free port from 20000. Ports the app itself listens on and the
+ * sidecar's reserved range are never handed out, and two dependencies never share a port.
+ */
+export function assignLocalPorts(component: ComponentModel): number[] {
+    const taken = new Set<number>(component.ports.map((port) => port.targetPort));
+    const isFree = (port: number) => !taken.has(port) && (port < RESERVED_PORTS.from || port > RESERVED_PORTS.to);
+    let fallback = LOCAL_PORT_FALLBACK_BASE;
+    return component.dependencies.map((dependency) => {
+        let port = dependency.port.port;
+        if (!isFree(port)) {
+            while (!isFree(fallback)) fallback++;
+            port = fallback;
+        }
+        taken.add(port);
+        return port;
+    });
+}
+
+function outboundName(dependency: DependencyModel): string {
+    const target = dependency.target;
+    return `${target.app}-${target.component}-${dependency.port.name}`;
+}
+
+export const envoyMode: MeshMode = {
+    name: "envoy",
+    summary: "Built-in envoy sidecar with a static bootstrap; dependencies on 127.0.0.1; no control plane",
+    requirements: () => [],
+    decorateApp: (app) => ({
+        namespaceLabels: {},
+        namespaceAnnotations: {},
+        objects: [],
+        warnings:
+            app.mtls === "STRICT"
+                ? [`app "${app.name}": mode envoy proxies plaintext between sidecars and does not check callers; mtls STRICT is not enforced`]
+                : [],
+    }),
+    decorateComponent(component, app, platform) {
+        const localPorts = assignLocalPorts(component);
+        const outbound: EnvoyOutbound[] = component.dependencies.map((dependency, index) => ({
+            name: outboundName(dependency),
+            protocol: dependency.port.protocol,
+            localPort: localPorts[index]!,
+            upstreamHost: serviceFqdn(dependency.target.headlessServiceName, dependency.target.namespace, platform.clusterDomain),
+            upstreamPort: dependency.port.port,
+            policy: dependency.target.traffic,
+        }));
+        const inbound = component.ports.map((port, index) => ({
+            portName: port.name,
+            protocol: port.protocol,
+            listenPort: INBOUND_PORT_BASE + index,
+            appPort: port.targetPort,
+        }));
+        const bootstrap = JSON.stringify(
+            envoyBootstrap({ nodeId: `${app.name}.${component.component}`, cluster: component.serviceName, adminPort: ENVOY_ADMIN_PORT, statsPort: ENVOY_STATS_PORT, inbound, outbound }),
+            null,
+            2,
+        );
+        const hash = shortHash(bootstrap, 10);
+        // The content hash in the name makes each bootstrap an immutable ConfigMap: a change creates a new one and rolls the pods.
+        const configMap: Manifest = {
+            apiVersion: "v1",
+            kind: "ConfigMap",
+            metadata: { name: kubeName(component.serviceName, "envoy", hash), namespace: app.namespace },
+            immutable: true,
+            data: { [CONFIG_FILE]: bootstrap },
+        };
+        const probe = { httpGet: { path: ENVOY_READY_PATH, port: ENVOY_STATS_PORT }, periodSeconds: 2, failureThreshold: 30 };
+        const sidecar = {
+            name: "envoy",
+            image: platform.envoyImage,
+            // A native sidecar: started before the app and kept running, so the app never starts before its 127.0.0.1 listeners exist and Jobs can complete.
+            restartPolicy: "Always",
+            args: ["--config-path", `${CONFIG_DIR}/${CONFIG_FILE}`, "--log-level", "warn", "--drain-time-s", "5"],
+            ports: [
+                ...inbound.map((port) => ({ name: port.portName, containerPort: port.listenPort, protocol: "TCP" })),
+                { name: "envoy-stats", containerPort: ENVOY_STATS_PORT, protocol: "TCP" },
+            ],
+            startupProbe: probe,
+            readinessProbe: { ...probe, failureThreshold: 3 },
+            resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+            securityContext: {
+                runAsNonRoot: true,
+                runAsUser: 101,
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ["ALL"] },
+            },
+            volumeMounts: [{ name: "envoy-config", mountPath: CONFIG_DIR, readOnly: true }],
+        };
+        return {
+            addresses: outbound.map((route, index) => ({ host: "127.0.0.1", port: route.localPort, protocol: component.dependencies[index]!.port.protocol })),
+            pod: {
+                labels: {},
+                annotations: {
+                    [ENVOY_CONFIG_HASH_ANNOTATION]: hash,
+                    "prometheus.io/scrape": "true",
+                    "prometheus.io/port": String(ENVOY_STATS_PORT),
+                    "prometheus.io/path": ENVOY_PROMETHEUS_PATH,
+                },
+                sidecars: [sidecar],
+                volumes: [{ name: "envoy-config", configMap: { name: configMap.metadata.name } }],
+                sidecarServesPorts: true,
+            },
+            serviceAnnotations: {},
+            objects: [{ key: `${component.serviceName}-envoy`, manifest: configMap }, ...keyedByName(ingressFor(component, app, platform))],
+            warnings: [],
+        };
+    },
+};

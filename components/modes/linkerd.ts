@@ -1,0 +1,67 @@
+import { durationString, isHttpProtocol } from "../common/policy";
+import { describeComponent, ingressFor, serviceDnsAddresses } from "./shared";
+import { keyedByName, type MeshMode } from "./mode";
+
+/**
+ * Linkerd: the `linkerd.io/inject` annotation on the namespace and the pod template, opaque ports
+ * for TCP (Linkerd cannot detect server-speaks-first protocols such as MySQL), and the traffic
+ * policy as Linkerd 2.16+ Service annotations (request timeout, retries, consecutive-failure
+ * accrual). Linkerd's own mTLS is always on between meshed pods. Not supported, and reported as a
+ * warning: authorization (Server/AuthorizationPolicy CRDs), STRICT mTLS for unmeshed callers, and
+ * connection-pool limits (max connections, pending requests).
+ */
+
+const INJECT = { "linkerd.io/inject": "enabled" };
+
+export const linkerdMode: MeshMode = {
+    name: "linkerd",
+    summary: "Linkerd proxies by annotation; timeouts, retries and failure accrual as Service annotations",
+    requirements(app, platform) {
+        return platform.linkerd
+            ? []
+            : [
+                  {
+                      key: "pluggable-mesh:linkerd.controlPlane",
+                      message: `app "${app.name}" uses mode linkerd, but the stack declares no Linkerd control plane; install Linkerd and set it to "existing"`,
+                  },
+              ];
+    },
+    decorateApp: (app) => ({
+        namespaceLabels: {},
+        namespaceAnnotations: INJECT,
+        objects: [],
+        warnings: [
+            `app "${app.name}": mode linkerd does not restrict who may call whom (declared dependencies are not turned into Linkerd authorization policies)`,
+            ...(app.mtls === "STRICT" ? [`app "${app.name}": mode linkerd encrypts meshed traffic but does not reject plaintext callers; mtls STRICT is not enforced`] : []),
+        ],
+    }),
+    decorateComponent(component, app, platform) {
+        const opaquePorts = component.ports.filter((port) => !isHttpProtocol(port.protocol));
+        const opaque: Record<string, string> = opaquePorts.length > 0 ? { "config.linkerd.io/opaque-ports": opaquePorts.map((port) => port.targetPort).join(",") } : {};
+        const traffic = component.traffic;
+        const http = component.ports.some((port) => isHttpProtocol(port.protocol));
+        const serviceAnnotations: Record<string, string> = {
+            ...(opaquePorts.length > 0 ? { "config.linkerd.io/opaque-ports": opaquePorts.map((port) => port.port).join(",") } : {}),
+            "balancer.linkerd.io/failure-accrual": "consecutive",
+            "balancer.linkerd.io/failure-accrual-consecutive-max-failures": String(traffic.circuitBreaker.consecutiveErrors),
+            "balancer.linkerd.io/failure-accrual-consecutive-min-penalty": durationString(traffic.circuitBreaker.baseEjectionTimeMs),
+        };
+        if (http) {
+            serviceAnnotations["timeout.linkerd.io/request"] = durationString(traffic.timeoutMs);
+            if (traffic.retries.attempts > 0) {
+                serviceAnnotations["retry.linkerd.io/http"] = "5xx";
+                serviceAnnotations["retry.linkerd.io/limit"] = String(traffic.retries.attempts);
+                serviceAnnotations["retry.linkerd.io/timeout"] = durationString(traffic.retries.perTryTimeoutMs);
+            }
+        }
+        return {
+            addresses: serviceDnsAddresses(component, platform),
+            pod: { labels: {}, annotations: { ...INJECT, ...opaque }, sidecars: [], volumes: [], sidecarServesPorts: false },
+            serviceAnnotations,
+            objects: keyedByName(ingressFor(component, app, platform)),
+            warnings: component.trafficDeclared
+                ? [`${describeComponent(component)}: mode linkerd does not support connection-pool limits (maxConnections, maxPendingRequests, maxRequests); they are not applied`]
+                : [],
+        };
+    },
+};

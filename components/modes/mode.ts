@@ -1,0 +1,109 @@
+import type { Problem } from "../common/errors";
+import type { Address, AppModel, ComponentModel } from "../app/model";
+import type { ModeName } from "../app/spec";
+
+/**
+ * The mesh-mode plug-in interface. A mode turns the neutral app model into decorations: labels,
+ * annotations, sidecars and extra objects. It returns plain data, never mutates its input and never
+ * creates resources; GovernedApp registers what it returns. A new mode is one file implementing
+ * this interface plus one line in the registry.
+ */
+
+/** A Kubernetes object as plain data. */
+export interface Manifest {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+    [field: string]: unknown;
+}
+
+/** An extra object a mode emits, with a key that stays the same when its content (and maybe its name) changes. */
+export interface ExtraObject {
+    /** Unique per kind within the app; becomes part of the Pulumi resource name. */
+    key: string;
+    manifest: Manifest;
+}
+
+/** Extra objects keyed by their own name, for objects whose name never changes. */
+export function keyedByName(manifests: readonly Manifest[]): ExtraObject[] {
+    return manifests.map((manifest) => ({ key: manifest.metadata.name, manifest }));
+}
+
+/** An Istio control plane the stack installs or declares as already present. */
+export interface IstioPlatform {
+    namespace: string;
+    revision?: string;
+    /** Labels that opt a pod into sidecar injection. */
+    podInjectionLabels: Record<string, string>;
+    /** Labels that opt a whole namespace into sidecar injection. */
+    namespaceInjectionLabels: Record<string, string>;
+    /** The ingress gateway, when one is installed. */
+    gateway?: { namespace: string; selector: Record<string, string>; principal: string };
+}
+
+/** What the platform offers the modes; built by the stack from its config. */
+export interface Platform {
+    /** @default "cluster.local" */
+    clusterDomain: string;
+    /** SPIFFE trust domain of workload identities. @default "cluster.local" */
+    trustDomain: string;
+    /** Present when an Istio control plane is installed or declared. */
+    istio?: IstioPlatform;
+    /** Present when a Linkerd control plane is declared. */
+    linkerd?: { namespace: string };
+    /** IngressClass for exposed components in modes that use Kubernetes Ingress. @default the cluster's default class */
+    ingressClassName?: string;
+    /** The envoy sidecar image of envoy mode. */
+    envoyImage: string;
+}
+
+/** What a mode adds to a component's pod template. */
+export interface PodDecoration {
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+    /** Native sidecars (init containers with `restartPolicy: Always`), started before the app. */
+    sidecars: Record<string, unknown>[];
+    volumes: Record<string, unknown>[];
+    /**
+     * True when a sidecar serves the component's named ports (the Service's `targetPort` names), so
+     * the app container lists its ports unnamed. Each pod resolves the names itself, which keeps the
+     * Service identical in every mode and traffic flowing while pods of two modes coexist in a roll.
+     */
+    sidecarServesPorts: boolean;
+}
+
+export interface ComponentDecoration {
+    /** How the component reaches each of its dependencies, in `component.dependencies` order. */
+    addresses: Address[];
+    pod: PodDecoration;
+    /** Annotations on the component's main Service. */
+    serviceAnnotations: Record<string, string>;
+    /** Extra objects for this component (sidecar config, policies, exposure). */
+    objects: ExtraObject[];
+    /** Policies the mode cannot honour or changes it made, for the user to read. */
+    warnings: string[];
+}
+
+export interface AppDecoration {
+    /** Labels for the app's namespace, when the app creates it. */
+    namespaceLabels: Record<string, string>;
+    namespaceAnnotations: Record<string, string>;
+    /** App-wide objects (for example an Istio PeerAuthentication). */
+    objects: ExtraObject[];
+    warnings: string[];
+}
+
+export interface MeshMode {
+    readonly name: ModeName;
+    /** One line for the README and the CLI. */
+    readonly summary: string;
+    /** What this app needs from the platform and does not get, as config problems; checked before anything is registered. */
+    requirements(app: AppModel, platform: Platform): Problem[];
+    decorateApp(app: AppModel, platform: Platform): AppDecoration;
+    decorateComponent(component: ComponentModel, app: AppModel, platform: Platform): ComponentDecoration;
+}
+
+/** An empty pod decoration, for modes that add nothing to a part of it. */
+export function emptyPod(): PodDecoration {
+    return { labels: {}, annotations: {}, sidecars: [], volumes: [], sidecarServesPorts: false };
+}

@@ -1,0 +1,43 @@
+import { serviceFqdn, type Address, type AppModel, type ComponentModel } from "../app/model";
+import type { Manifest, Platform } from "./mode";
+
+/** Building blocks that several modes share; each mode still decides whether to use them. */
+
+/** Dependencies reached by their Service's DNS name, as Kubernetes itself offers. */
+export function serviceDnsAddresses(component: ComponentModel, platform: Platform): Address[] {
+    return component.dependencies.map((dependency) => ({
+        host: serviceFqdn(dependency.target.serviceName, dependency.target.namespace, platform.clusterDomain),
+        port: dependency.port.port,
+        protocol: dependency.port.protocol,
+    }));
+}
+
+/** A Kubernetes Ingress for an exposed component, for modes without a gateway of their own. */
+export function ingressFor(component: ComponentModel, app: AppModel, platform: Platform): Manifest[] {
+    const expose = component.spec.expose;
+    if (!expose) return [];
+    const port = component.ports.find((candidate) => candidate.name === expose.port)!;
+    return [
+        {
+            apiVersion: "networking.k8s.io/v1",
+            kind: "Ingress",
+            metadata: { name: component.serviceName, namespace: app.namespace },
+            spec: {
+                ...(platform.ingressClassName ? { ingressClassName: platform.ingressClassName } : {}),
+                rules: [
+                    {
+                        host: expose.host,
+                        http: {
+                            paths: [{ path: expose.path, pathType: "Prefix", backend: { service: { name: component.serviceName, port: { name: port.servicePortName } } } }],
+                        },
+                    },
+                ],
+            },
+        },
+    ];
+}
+
+/** How warnings name a component. */
+export function describeComponent(component: ComponentModel): string {
+    return `${component.app}/${component.component}`;
+}

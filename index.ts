@@ -1,0 +1,7 @@
+import { pluggableMesh } from "./program";
+
+// `pulumi up -s <stack>` runs this file; every export is a stack output.
+const outputs = pluggableMesh(__dirname);
+
+export const apps = outputs.apps;
+export const istio = outputs.istio;

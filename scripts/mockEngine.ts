@@ -1,0 +1,108 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
+
+/**
+ * Runs a Pulumi program under the SDK's mock runtime: no CLI, no cluster. Used by the offline
+ * render, the tests and the benchmark. Every registration is recorded with its inputs.
+ */
+
+export const PROJECT_ROOT = path.resolve(__dirname, "..");
+
+export interface RegisteredResource {
+    type: string;
+    name: string;
+    urn: string;
+    /** Type of the parent resource, from the URN's type chain; undefined for top-level resources. */
+    parentType?: string;
+    custom: boolean;
+    inputs: Record<string, any>;
+}
+
+/** Reads `Pulumi.<stack>.yaml` as Pulumi hands config to a program: structured values as JSON strings. */
+export function readStackConfig(stack: string, root: string = PROJECT_ROOT): Record<string, string> {
+    const file = path.join(root, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) {
+        throw new Error(`no stack file ${path.relative(process.cwd(), file) || file}; stacks here: ${listStacks(root).join(", ")}`);
+    }
+    const document = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const config: Record<string, string> = {};
+    for (const [key, value] of Object.entries(document.config ?? {})) {
+        if (value !== null && typeof value === "object" && "secure" in value) {
+            continue; // Encrypted values need the stack's secrets provider, which only the engine has.
+        }
+        config[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    return config;
+}
+
+export function listStacks(root: string = PROJECT_ROOT): string[] {
+    return fs
+        .readdirSync(root)
+        .map((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1])
+        .filter((stack): stack is string => stack !== undefined)
+        .sort();
+}
+
+function parentTypeOf(urn: string): string | undefined {
+    // urn:pulumi:<stack>::<project>::<parent type>$<parent type>$<type>::<name>
+    const types = urn.split("::")[2]!.split("$");
+    return types.length > 1 ? types[types.length - 2] : undefined;
+}
+
+export interface MockRun<T> {
+    resources: RegisteredResource[];
+    outputs: T;
+}
+
+/**
+ * Runs `program` with `config` under mocks and waits until every registration has settled.
+ * A `call` (provider function) is unexpected in this program and fails the run.
+ */
+export async function runWithMocks<T>(program: () => T, options: { stack: string; config: Record<string, string>; preview?: boolean }): Promise<MockRun<T>> {
+    const resources: RegisteredResource[] = [];
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                const urn = `urn:pulumi:${options.stack}::pluggable-mesh::${args.type}::${args.name}`;
+                resources.push({ type: args.type, name: args.name, urn, custom: args.custom ?? true, inputs: args.inputs });
+                // Objects get their name where Kubernetes would give it; charts and components echo their inputs.
+                return { id: `${args.name}-id`, state: args.inputs };
+            },
+            call(args) {
+                throw new Error(`unexpected provider function call ${args.token}`);
+            },
+        },
+        "pluggable-mesh",
+        options.stack,
+        options.preview ?? false,
+    );
+    acceptTransforms();
+    pulumi.runtime.setAllConfig(options.config);
+    const outputs = program();
+    // The SDK's own "wait until all RPCs drained" (what it does before disconnecting).
+    const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+    await settings.waitForRPCs();
+    return { resources, outputs };
+}
+
+/**
+ * The SDK's mock monitor refuses resource transforms (they need the engine's callback server). The
+ * program uses one (retaining Istio's CRDs on delete); under mocks it is accepted and not run, and
+ * is unit-tested on its own instead.
+ */
+function acceptTransforms(): void {
+    const store = (require("@pulumi/pulumi/runtime/state") as { getStore(): Record<string, unknown> }).getStore();
+    const { Callback } = require("@pulumi/pulumi/proto/callback_pb") as { Callback: new () => unknown };
+    store.supportsTransforms = true;
+    store.callbacks = {
+        registerTransform: async () => new Callback(),
+        awaitStackRegistrations: async () => undefined,
+    };
+}
+
+/** Adds URNs with their parent chain, as the engine would show them. */
+export function withParents(resources: RegisteredResource[]): RegisteredResource[] {
+    return resources.map((resource) => ({ ...resource, parentType: parentTypeOf(resource.urn) }));
+}

@@ -1,0 +1,88 @@
+import { z } from "zod";
+import { modeSchema } from "../components/app/spec";
+import { ENVOY_IMAGE } from "../components/modes/envoy/bootstrap";
+
+/**
+ * The stack configuration schema: every `pluggable-mesh:*` key of `Pulumi.<stack>.yaml`, with its
+ * defaults. Istio control-plane defaults live with the component (`withDefaults` in
+ * components/istio/controlPlane.ts) and are not repeated here.
+ */
+
+export const PROJECT = "pluggable-mesh";
+
+const resources = z.strictObject({ cpu: z.string().optional(), memory: z.string().optional() });
+
+export const istioConfigSchema = z
+    .strictObject({
+        /** `install` the control plane, use an `existing` one, or `none`. @default "none" */
+        controlPlane: z.enum(["none", "install", "existing"]).default("none"),
+        namespace: z.string().optional(),
+        createNamespace: z.boolean().optional(),
+        version: z.string().optional(),
+        repository: z.string().url().optional(),
+        localChartsDir: z.string().optional(),
+        revision: z.string().optional(),
+        accessLogs: z.boolean().optional(),
+        outboundTrafficPolicy: z.enum(["ALLOW_ANY", "REGISTRY_ONLY"]).optional(),
+        holdApplicationUntilProxyStarts: z.boolean().optional(),
+        proxyResources: z.strictObject({ requests: resources.optional(), limits: resources.optional() }).optional(),
+        gateway: z.strictObject({ enabled: z.boolean().optional(), serviceType: z.enum(["LoadBalancer", "NodePort", "ClusterIP"]).optional() }).optional(),
+        /** failurePolicy of Istio's validating webhook. @default "Fail" */
+        validationFailurePolicy: z.enum(["Fail", "Ignore"]).optional(),
+    })
+    .default({ controlPlane: "none" });
+
+export const stackConfigSchema = z.strictObject({
+    /** Marks a production stack: stricter checks (no anonymous Kiali). @default false */
+    production: z.boolean().default(false),
+    /** Mode of every app that does not choose its own. @default "native" */
+    mode: modeSchema.default("native"),
+    /** mTLS of every app that does not choose its own, where the mode supports it. @default "PERMISSIVE" */
+    mtls: z.enum(["STRICT", "PERMISSIVE"]).default("PERMISSIVE"),
+    /** The cluster's Kubernetes version ("1.34"), checked against the Istio release. @default "1.34" */
+    kubernetesVersion: z.string().regex(/^1\.\d+(\.\d+)?$/, { error: (issue) => `expected a Kubernetes version such as "1.34", given ${JSON.stringify(issue.input)}` }).default("1.34"),
+    /** @default "cluster.local" */
+    clusterDomain: z.string().default("cluster.local"),
+    /** SPIFFE trust domain for Istio principals. @default "cluster.local" */
+    trustDomain: z.string().default("cluster.local"),
+    /** IngressClass of exposed components in native, envoy and linkerd modes. @default the cluster's default class */
+    ingressClassName: z.string().optional(),
+    /** Envoy image of envoy mode. @default ENVOY_IMAGE */
+    envoyImage: z.string().default(ENVOY_IMAGE),
+    istio: istioConfigSchema,
+    linkerd: z
+        .strictObject({
+            /** `existing` declares a Linkerd control plane installed outside this program. @default "none" */
+            controlPlane: z.enum(["none", "existing"]).default("none"),
+            /** @default "linkerd" */
+            namespace: z.string().default("linkerd"),
+        })
+        .default({ controlPlane: "none", namespace: "linkerd" }),
+    observability: z
+        .strictObject({
+            /** Install Prometheus and Kiali (needs an Istio control plane). @default false */
+            enabled: z.boolean().default(false),
+            /** @default "token" */
+            kialiAuth: z.enum(["token", "anonymous"]).default("token"),
+            /** How Kiali is reached. @default "ClusterIP" */
+            kialiExposure: z.enum(["ClusterIP", "NodePort", "LoadBalancer", "gateway"]).default("ClusterIP"),
+            /** Hostname when `kialiExposure` is `gateway`. */
+            kialiHost: z.string().optional(),
+        })
+        .default({ enabled: false, kialiAuth: "token", kialiExposure: "ClusterIP" }),
+    /** Kiali's login-token signing key (set with `pulumi config set --secret`). @default Kiali's own behaviour, see README */
+    kialiSigningKey: z.string().min(16).optional(),
+    /** Apps this stack deploys. @default [] */
+    apps: z
+        .array(
+            z.strictObject({
+                /** App spec file, relative to the project root. */
+                spec: z.string().min(1),
+                /** Overrides the app's mode for this stack. */
+                mode: modeSchema.optional(),
+            }),
+        )
+        .default([]),
+});
+
+export type StackConfig = z.output<typeof stackConfigSchema>;
