@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DNS_1035_LABEL, IANA_SERVICE_NAME } from "../common/names";
 import { PROTOCOLS, type TrafficPolicy } from "../common/policy";
+import { ENVOY_RETRY_ON } from "../modes/envoy/bootstrap";
 
 /**
  * The app spec: what a team writes (in YAML under `stacks/apps/`, or in TypeScript) to describe an
@@ -62,7 +63,11 @@ export const trafficSchema = z.strictObject({
             /** @default "5s" */
             perTryTimeout: duration.optional(),
             /** @default connect-failure, refused-stream, reset, unavailable, cancelled */
-            retryOn: z.array(z.string().regex(/^[a-z0-9-]+$/)).min(1).optional(),
+            /** Envoy's vocabulary, which Istio shares; envoy would silently ignore an unknown word, so it is refused here. */
+            retryOn: z
+                .array(z.enum(ENVOY_RETRY_ON as [string, ...string[]], { error: (issue) => `${JSON.stringify(issue.input)} is not a retry condition; use one of ${ENVOY_RETRY_ON.join(", ")}` }))
+                .min(1)
+                .optional(),
         })
         .optional(),
     circuitBreaker: z

@@ -409,11 +409,12 @@ export class IstioControlPlane extends pulumi.ComponentResource {
     readonly ready: pulumi.Resource;
 
     constructor(name: string, args: IstioControlPlaneArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
-        super("pluggable-mesh:istio:IstioControlPlane", name, {}, opts);
+        // Validate before registering anything, the component included.
         const resolved = withDefaults(args);
         failOnProblems(
             validateIstioControlPlaneArgs(resolved).map((problem) => ({ ...problem, key: `${name}.${problem.key}` })),
         );
+        super("pluggable-mesh:istio:IstioControlPlane", name, {}, opts);
 
         const namespace = resolved.createNamespace
             ? [new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: resolved.namespace } }, { parent: this })]

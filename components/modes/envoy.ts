@@ -1,9 +1,18 @@
-import { serviceFqdn, type ComponentModel, type DependencyModel } from "../app/model";
+import { serviceFqdn, type AppModel, type ComponentModel, type DependencyModel } from "../app/model";
 import { RESERVED_PORTS } from "../app/spec";
 import { kubeName, shortHash } from "../common/names";
-import { ingressFor } from "./shared";
-import { ENVOY_ADMIN_PORT, ENVOY_PROMETHEUS_PATH, ENVOY_READY_PATH, ENVOY_STATS_PORT, envoyBootstrap, type EnvoyOutbound } from "./envoy/bootstrap";
-import { keyedByName, type Manifest, type MeshMode } from "./mode";
+import { describeComponent, ingressFor } from "./shared";
+import {
+    ENVOY_ADMIN_PORT,
+    ENVOY_PROMETHEUS_PATH,
+    ENVOY_READY_PATH,
+    ENVOY_STATS_PORT,
+    envoyBootstrap,
+    envoyBootstrapProblems,
+    envoyPolicyGaps,
+    type EnvoyBootstrapInput,
+} from "./envoy/bootstrap";
+import { keyedByName, type Manifest, type MeshMode, type Platform } from "./mode";
 
 /**
  * The built-in envoy mesh (Rainbond's default): an envoy sidecar per pod with a static bootstrap,
@@ -47,10 +56,36 @@ function outboundName(dependency: DependencyModel): string {
     return `${target.app}-${target.component}-${dependency.port.name}`;
 }
 
+/** Everything the component's sidecar needs to know, in `component.dependencies` order. */
+function bootstrapInput(component: ComponentModel, app: AppModel, platform: Platform): EnvoyBootstrapInput {
+    const localPorts = assignLocalPorts(component);
+    return {
+        nodeId: `${app.name}.${component.component}`,
+        cluster: component.serviceName,
+        adminPort: ENVOY_ADMIN_PORT,
+        statsPort: ENVOY_STATS_PORT,
+        inbound: component.ports.map((port, index) => ({ portName: port.name, protocol: port.protocol, listenPort: INBOUND_PORT_BASE + index, appPort: port.targetPort })),
+        outbound: component.dependencies.map((dependency, index) => ({
+            name: outboundName(dependency),
+            protocol: dependency.port.protocol,
+            localPort: localPorts[index]!,
+            upstreamHost: serviceFqdn(dependency.target.headlessServiceName, dependency.target.namespace, platform.clusterDomain),
+            upstreamPort: dependency.port.port,
+            policy: dependency.target.traffic,
+        })),
+    };
+}
+
 export const envoyMode: MeshMode = {
     name: "envoy",
     summary: "Built-in envoy sidecar with a static bootstrap; dependencies on 127.0.0.1; no control plane",
-    requirements: () => [],
+    requirements: (app, platform) =>
+        app.components.flatMap((component) =>
+            envoyBootstrapProblems(bootstrapInput(component, app, platform)).map((problem) => ({
+                key: `app "${app.name}" component "${component.component}" (mode envoy)`,
+                message: `${problem.key}: ${problem.message}`,
+            })),
+        ),
     decorateApp: (app) => ({
         namespaceLabels: {},
         namespaceAnnotations: {},
@@ -61,26 +96,8 @@ export const envoyMode: MeshMode = {
                 : [],
     }),
     decorateComponent(component, app, platform) {
-        const localPorts = assignLocalPorts(component);
-        const outbound: EnvoyOutbound[] = component.dependencies.map((dependency, index) => ({
-            name: outboundName(dependency),
-            protocol: dependency.port.protocol,
-            localPort: localPorts[index]!,
-            upstreamHost: serviceFqdn(dependency.target.headlessServiceName, dependency.target.namespace, platform.clusterDomain),
-            upstreamPort: dependency.port.port,
-            policy: dependency.target.traffic,
-        }));
-        const inbound = component.ports.map((port, index) => ({
-            portName: port.name,
-            protocol: port.protocol,
-            listenPort: INBOUND_PORT_BASE + index,
-            appPort: port.targetPort,
-        }));
-        const bootstrap = JSON.stringify(
-            envoyBootstrap({ nodeId: `${app.name}.${component.component}`, cluster: component.serviceName, adminPort: ENVOY_ADMIN_PORT, statsPort: ENVOY_STATS_PORT, inbound, outbound }),
-            null,
-            2,
-        );
+        const input = bootstrapInput(component, app, platform);
+        const bootstrap = JSON.stringify(envoyBootstrap(input), null, 2);
         const hash = shortHash(bootstrap, 10);
         // The content hash in the name makes each bootstrap an immutable ConfigMap: a change creates a new one and rolls the pods.
         const configMap: Manifest = {
@@ -98,7 +115,7 @@ export const envoyMode: MeshMode = {
             restartPolicy: "Always",
             args: ["--config-path", `${CONFIG_DIR}/${CONFIG_FILE}`, "--log-level", "warn", "--drain-time-s", "5"],
             ports: [
-                ...inbound.map((port) => ({ name: port.portName, containerPort: port.listenPort, protocol: "TCP" })),
+                ...input.inbound.map((port) => ({ name: port.portName, containerPort: port.listenPort, protocol: "TCP" })),
                 { name: "envoy-stats", containerPort: ENVOY_STATS_PORT, protocol: "TCP" },
             ],
             startupProbe: probe,
@@ -114,7 +131,8 @@ export const envoyMode: MeshMode = {
             volumeMounts: [{ name: "envoy-config", mountPath: CONFIG_DIR, readOnly: true }],
         };
         return {
-            addresses: outbound.map((route, index) => ({ host: "127.0.0.1", port: route.localPort, protocol: component.dependencies[index]!.port.protocol })),
+            // The bootstrap builder sorts its listeners; the addresses keep the order of the dependencies.
+            addresses: component.dependencies.map((dependency, index) => ({ host: "127.0.0.1", port: input.outbound[index]!.localPort, protocol: dependency.port.protocol })),
             pod: {
                 labels: {},
                 annotations: {
@@ -129,7 +147,7 @@ export const envoyMode: MeshMode = {
             },
             serviceAnnotations: {},
             objects: [{ key: `${component.serviceName}-envoy`, manifest: configMap }, ...keyedByName(ingressFor(component, app, platform))],
-            warnings: [],
+            warnings: component.trafficDeclared ? input.outbound.flatMap(envoyPolicyGaps).map((gap) => `${describeComponent(component)}: mode envoy: ${gap}`) : [],
         };
     },
 };

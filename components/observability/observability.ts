@@ -213,9 +213,10 @@ export class Observability extends pulumi.ComponentResource {
     readonly kialiToken: pulumi.Output<string> | undefined;
 
     constructor(name: string, args: ObservabilityArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
-        super("pluggable-mesh:observability:Observability", name, {}, opts);
+        // Validate before registering anything, the component included.
         const resolved = withDefaults(args);
         failOnProblems(validateObservabilityArgs(resolved).map((problem) => ({ ...problem, key: `${name}.${problem.key}` })));
+        super("pluggable-mesh:observability:Observability", name, {}, opts);
 
         const namespace = resolved.namespace;
         const parent = { parent: this };

@@ -1,0 +1,356 @@
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { findResource, installMocks, registered, resourcesNamed, settle } from "./support/mockRuntime";
+import { validateManifest } from "./support/schemas";
+
+type ControlPlaneModule = typeof import("../components/istio/controlPlane");
+type SupportModule = typeof import("../components/istio/support");
+
+const CHART = "kubernetes:helm.sh/v4:Chart";
+const NAMESPACE = "kubernetes:core/v1:Namespace";
+const COMPONENT = "pluggable-mesh:istio:IstioControlPlane";
+
+// The modules under test are loaded with require() after installMocks(): a static import would
+// create their resources' runtime before the mocks exist.
+let cp: ControlPlaneModule;
+let support: SupportModule;
+
+/** A folder laid out like the istio.io/istio Go module's manifests/charts (just the Chart.yaml files). */
+function moduleLayoutCharts(): string {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "istio-charts-"));
+    for (const chart of ["base", "istio-control/istio-discovery", "gateway"]) {
+        fs.mkdirSync(path.join(root, chart), { recursive: true });
+        fs.writeFileSync(path.join(root, chart, "Chart.yaml"), "apiVersion: v2\nname: placeholder\nversion: 1.0.0\n");
+    }
+    return root;
+}
+
+describe("Istio support matrix", () => {
+    before(() => {
+        support = require("../components/istio/support") as SupportModule;
+    });
+
+    it("covers Istio 1.26 to 1.30 with the upstream Kubernetes ranges", () => {
+        const ranges = Object.fromEntries(
+            Object.entries(support.ISTIO_SUPPORT).map(([minor, entry]) => [minor, support.supportedRange(entry.kubernetes)]),
+        );
+        assert.deepEqual(ranges, {
+            "1.26": "1.29-1.33",
+            "1.27": "1.29-1.33",
+            "1.28": "1.30-1.34",
+            "1.29": "1.31-1.35",
+            "1.30": "1.32-1.36",
+        });
+    });
+
+    it("has a default version that is a 1.30 patch inside the matrix", () => {
+        assert.equal(support.DEFAULT_ISTIO_VERSION, "1.30.5");
+        assert.equal(support.istioMinor(support.DEFAULT_ISTIO_VERSION), "1.30");
+    });
+
+    it("accepts supported pairs, whatever form the Kubernetes version takes", () => {
+        for (const kubernetes of ["1.32", "1.36", "v1.33.2", "1.34.1-eks-1", "1.35.0+k3s1"]) {
+            assert.equal(support.checkIstioSupport("1.30.1", kubernetes), undefined, kubernetes);
+        }
+    });
+
+    it("names both versions and the supported range for an unsupported cluster", () => {
+        assert.equal(
+            support.checkIstioSupport("1.30.1", "1.31"),
+            "Istio 1.30.1 supports Kubernetes 1.32-1.36; the cluster is declared as 1.31",
+        );
+        assert.equal(
+            support.checkIstioSupport("1.26.3", "v1.34.0"),
+            "Istio 1.26.3 supports Kubernetes 1.29-1.33; the cluster is declared as 1.34",
+        );
+    });
+
+    it("lists the known minors for an unknown Istio minor", () => {
+        assert.equal(
+            support.checkIstioSupport("1.11.4", "1.22"),
+            "Istio 1.11.4 is not in the support matrix (known minors: 1.26, 1.27, 1.28, 1.29, 1.30); use one of them, or add 1.11 to components/istio/support.ts from istio.io's supported-releases table",
+        );
+    });
+
+    it("rejects text that is not a version", () => {
+        assert.equal(
+            support.checkIstioSupport("latest", "1.33"),
+            '"latest" is not an Istio release version; use major.minor.patch, e.g. 1.30.5',
+        );
+        assert.equal(
+            support.checkIstioSupport("1.30.1", "one-thirty"),
+            '"one-thirty" is not a Kubernetes version; use major.minor, e.g. 1.36',
+        );
+    });
+});
+
+describe("IstioControlPlane", () => {
+    before(async () => {
+        await installMocks();
+        cp = require("../components/istio/controlPlane") as ControlPlaneModule;
+        support = require("../components/istio/support") as SupportModule;
+    });
+
+    describe("with defaults", () => {
+        let plane: InstanceType<ControlPlaneModule["IstioControlPlane"]>;
+        before(async () => {
+            plane = new cp.IstioControlPlane("mesh");
+            await settle();
+        });
+
+        it("registers the component, its namespace and two charts, nothing else", () => {
+            assert.deepEqual(
+                resourcesNamed("mesh").map((resource) => `${resource.type}::${resource.name}`),
+                [`${COMPONENT}::mesh`, `${NAMESPACE}::mesh-namespace`, `${CHART}::mesh-base`, `${CHART}::mesh-istiod`],
+            );
+            for (const resource of resourcesNamed("mesh-")) {
+                assert.equal(resource.parent, findResource(COMPONENT, "mesh").urn, `${resource.name} is parented to the component`);
+            }
+        });
+
+        it("creates istio-system and validates it against the Kubernetes schema", async () => {
+            const namespace = findResource(NAMESPACE, "mesh-namespace");
+            assert.deepEqual(namespace.inputs, { apiVersion: "v1", kind: "Namespace", metadata: { name: "istio-system" } });
+            await validateManifest(namespace.inputs as { apiVersion: string; kind: string });
+        });
+
+        it("installs base from the Istio repository after the namespace", () => {
+            const namespace = findResource(NAMESPACE, "mesh-namespace");
+            const base = findResource(CHART, "mesh-base");
+            assert.deepEqual(base.inputs, {
+                chart: "base",
+                version: "1.30.5",
+                repositoryOpts: { repo: "https://istio-release.storage.googleapis.com/charts" },
+                name: "istio-base",
+                namespace: "istio-system",
+                values: {
+                    defaultRevision: "default",
+                    base: { validationFailurePolicy: "Fail" },
+                    global: { istioNamespace: "istio-system" },
+                },
+            });
+            assert.deepEqual(base.dependencies, [namespace.urn]);
+        });
+
+        it("installs istiod after base with the mesh config and Fail validation", () => {
+            const base = findResource(CHART, "mesh-base");
+            const istiod = findResource(CHART, "mesh-istiod");
+            assert.deepEqual(istiod.inputs, {
+                chart: "istiod",
+                version: "1.30.5",
+                repositoryOpts: { repo: "https://istio-release.storage.googleapis.com/charts" },
+                name: "istiod",
+                namespace: "istio-system",
+                values: {
+                    global: {
+                        istioNamespace: "istio-system",
+                        proxy: {
+                            resources: {
+                                requests: { cpu: "100m", memory: "128Mi" },
+                                limits: { cpu: "2000m", memory: "1024Mi" },
+                            },
+                        },
+                    },
+                    meshConfig: {
+                        accessLogFile: "",
+                        outboundTrafficPolicy: { mode: "ALLOW_ANY" },
+                        defaultConfig: { holdApplicationUntilProxyStarts: true },
+                    },
+                    base: { validationFailurePolicy: "Fail" },
+                },
+            });
+            assert.deepEqual(istiod.dependencies, [base.urn]);
+        });
+
+        it("exposes plain outputs and the istiod chart as the readiness handle", async () => {
+            assert.equal(plane.namespace, "istio-system");
+            assert.equal(plane.version, "1.30.5");
+            assert.equal(plane.revision, undefined);
+            assert.deepEqual(plane.namespaceInjectionLabels, { "istio-injection": "enabled" });
+            assert.deepEqual(plane.podInjectionLabels, { "sidecar.istio.io/inject": "true" });
+            assert.deepEqual(plane.gateway, {
+                enabled: false,
+                namespace: "istio-system",
+                name: "istio-ingressgateway",
+                selectorLabels: { app: "istio-ingressgateway", istio: "ingressgateway" },
+                serviceAccount: "istio-ingressgateway",
+                principal: "cluster.local/ns/istio-system/sa/istio-ingressgateway",
+                serviceHost: "istio-ingressgateway.istio-system.svc.cluster.local",
+            });
+            const readyUrn = await new Promise<string>((resolve) => plane.ready.urn.apply(resolve));
+            assert.equal(readyUrn, findResource(CHART, "mesh-istiod").urn);
+        });
+    });
+
+    describe("with a revision, a gateway and local charts", () => {
+        let plane: InstanceType<ControlPlaneModule["IstioControlPlane"]>;
+        let chartsDir: string;
+        before(async () => {
+            chartsDir = moduleLayoutCharts();
+            plane = new cp.IstioControlPlane("canary", {
+                namespace: "mesh-system",
+                version: "1.29.6",
+                revision: "1-29-6",
+                localChartsDir: chartsDir,
+                meshConfig: { accessLogs: true, outboundTrafficPolicy: "REGISTRY_ONLY", holdApplicationUntilProxyStarts: false },
+                proxyResources: { requests: { cpu: "50m" }, limits: { memory: "512Mi" } },
+                gateway: { enabled: true, serviceType: "NodePort" },
+                kubernetesVersion: "1.33",
+            });
+            await settle();
+        });
+
+        it("uses the module layout's chart folders without a version constraint", () => {
+            assert.equal(findResource(CHART, "canary-base").inputs.chart, path.join(chartsDir, "base"));
+            assert.equal(findResource(CHART, "canary-istiod").inputs.chart, path.join(chartsDir, "istio-control", "istio-discovery"));
+            assert.equal(findResource(CHART, "canary-gateway").inputs.chart, path.join(chartsDir, "gateway"));
+            for (const chart of ["canary-base", "canary-istiod", "canary-gateway"]) {
+                assert.equal(findResource(CHART, chart).inputs.version, undefined, chart);
+                assert.equal(findResource(CHART, chart).inputs.repositoryOpts, undefined, chart);
+            }
+        });
+
+        it("points base's default validator at the revision", () => {
+            assert.deepEqual(findResource(CHART, "canary-base").inputs.values, {
+                defaultRevision: "1-29-6",
+                base: { validationFailurePolicy: "Fail" },
+                global: { istioNamespace: "mesh-system" },
+            });
+        });
+
+        it("sets istiod's revision, release hub and tag, and the mesh config", () => {
+            assert.deepEqual(findResource(CHART, "canary-istiod").inputs.values, {
+                global: {
+                    istioNamespace: "mesh-system",
+                    proxy: {
+                        resources: {
+                            requests: { cpu: "50m", memory: "128Mi" },
+                            limits: { cpu: "2000m", memory: "512Mi" },
+                        },
+                    },
+                    hub: "docker.io/istio",
+                    tag: "1.29.6",
+                },
+                meshConfig: {
+                    accessLogFile: "/dev/stdout",
+                    outboundTrafficPolicy: { mode: "REGISTRY_ONLY" },
+                    defaultConfig: { holdApplicationUntilProxyStarts: false },
+                },
+                base: { validationFailurePolicy: "Fail" },
+                revision: "1-29-6",
+            });
+        });
+
+        it("installs the gateway after istiod, with a fixed name and the revision", () => {
+            const gateway = findResource(CHART, "canary-gateway");
+            assert.deepEqual(gateway.inputs, {
+                chart: path.join(chartsDir, "gateway"),
+                name: "istio-ingressgateway",
+                namespace: "mesh-system",
+                values: { name: "istio-ingressgateway", service: { type: "NodePort" }, revision: "1-29-6" },
+            });
+            assert.deepEqual(gateway.dependencies, [findResource(CHART, "canary-istiod").urn]);
+            assert.deepEqual(findResource(CHART, "canary-istiod").dependencies, [findResource(CHART, "canary-base").urn]);
+        });
+
+        it("switches injection labels to the revision and describes the gateway", () => {
+            assert.equal(plane.revision, "1-29-6");
+            assert.deepEqual(plane.namespaceInjectionLabels, { "istio.io/rev": "1-29-6" });
+            assert.deepEqual(plane.podInjectionLabels, { "istio.io/rev": "1-29-6" });
+            assert.equal(plane.gateway.enabled, true);
+            assert.equal(plane.gateway.namespace, "mesh-system");
+            assert.deepEqual(plane.gateway.selectorLabels, { app: "istio-ingressgateway", istio: "ingressgateway" });
+            assert.equal(plane.gateway.principal, "cluster.local/ns/mesh-system/sa/istio-ingressgateway");
+        });
+    });
+
+    it("accepts the release layout (istiod/) of a local charts folder", () => {
+        const root = "/charts";
+        const present = new Set([`${root}/base/Chart.yaml`, `${root}/istiod/Chart.yaml`]);
+        const { paths, missing } = cp.resolveLocalCharts(root, (file) => present.has(file));
+        assert.deepEqual(paths, { base: "/charts/base", istiod: "/charts/istiod", gateway: "/charts/gateway" });
+        assert.deepEqual(missing, ["gateway/"]);
+    });
+
+    it("adopts an existing namespace instead of creating it", async () => {
+        new cp.IstioControlPlane("adopt", { namespace: "istio-system", createNamespace: false });
+        await settle();
+        assert.deepEqual(
+            resourcesNamed("adopt").map((resource) => `${resource.type}::${resource.name}`),
+            [`${COMPONENT}::adopt`, `${CHART}::adopt-base`, `${CHART}::adopt-istiod`],
+        );
+        assert.deepEqual(findResource(CHART, "adopt-base").dependencies, []);
+    });
+
+    it("uses a mirror repository for every chart", async () => {
+        new cp.IstioControlPlane("mirror", { repository: "https://charts.example.com/istio", gateway: { enabled: true } });
+        await settle();
+        for (const chart of ["mirror-base", "mirror-istiod", "mirror-gateway"]) {
+            assert.deepEqual(findResource(CHART, chart).inputs.repositoryOpts, { repo: "https://charts.example.com/istio" }, chart);
+        }
+        assert.deepEqual(findResource(CHART, "mirror-gateway").inputs.values, { name: "istio-ingressgateway", service: { type: "LoadBalancer" } });
+    });
+
+    it("refuses bad arguments with every problem listed, before registering anything", async () => {
+        const before = registered.length;
+        assert.throws(
+            () =>
+                new cp.IstioControlPlane("broken", {
+                    namespace: "Istio_System",
+                    version: "1.30",
+                    revision: "Canary",
+                    repository: "https://charts.example.com/istio",
+                    localChartsDir: "/nonexistent/charts",
+                }),
+            (error: Error) => {
+                assert.equal(
+                    error.message,
+                    [
+                        "invalid configuration (5 problems):",
+                        `broken.namespace: "Istio_System" is not a namespace name; use a DNS-1123 label (lowercase letters, digits, '-', at most 63 characters)`,
+                        `broken.version: "1.30" is not an Istio release version; use major.minor.patch, e.g. "1.30.5"`,
+                        `broken.revision: "Canary" is not a revision name; use lowercase letters, digits and '-', starting with a letter, at most 56 characters`,
+                        `broken.localChartsDir: set together with repository "https://charts.example.com/istio"; choose one chart source`,
+                        `broken.localChartsDir: "/nonexistent/charts" has no chart (Chart.yaml) in base/, istiod/ (or istio-control/istio-discovery/)`,
+                    ].join("\n"),
+                );
+                assert.ok(error instanceof pulumi.RunError);
+                return true;
+            },
+        );
+        await settle();
+        assert.deepEqual(registered.slice(before).map((resource) => resource.name), []);
+    });
+
+    it("refuses an Istio release that does not support the declared cluster", () => {
+        assert.throws(
+            () => new cp.IstioControlPlane("old-cluster", { version: "1.30.1", kubernetesVersion: "1.31" }),
+            {
+                message: "invalid configuration (1 problem):\nold-cluster.version: Istio 1.30.1 supports Kubernetes 1.32-1.36; the cluster is declared as 1.31",
+            },
+        );
+    });
+
+    it("retains CustomResourceDefinitions on delete and leaves other children alone", () => {
+        const transform = cp.retainCustomResourceDefinitions;
+        const crd = transform({
+            custom: true,
+            type: "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
+            name: "mesh-base:virtualservices.networking.istio.io",
+            props: { spec: {} },
+            opts: { protect: false },
+        });
+        assert.deepEqual(crd, { props: { spec: {} }, opts: { protect: false, retainOnDelete: true } });
+        const deployment = transform({
+            custom: true,
+            type: "kubernetes:apps/v1:Deployment",
+            name: "mesh-istiod:istio-system/istiod",
+            props: {},
+            opts: {},
+        });
+        assert.equal(deployment, undefined);
+    });
+});
