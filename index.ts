@@ -5,3 +5,6 @@ const outputs = pluggableMesh(__dirname);
 
 export const apps = outputs.apps;
 export const istio = outputs.istio;
+export const kialiUrl = outputs.kialiUrl;
+export const prometheusUrl = outputs.prometheusUrl;
+export const kialiToken = outputs.kialiToken;

@@ -1,6 +1,9 @@
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
 import { GovernedApp } from "./components/app/governedApp";
 import { IstioControlPlane } from "./components/istio/controlPlane";
+import { Observability } from "./components/observability/observability";
 import { loadStack } from "./stacks/load";
 
 /** Stack outputs: plain values a reviewer or another stack can use. */
@@ -9,6 +12,12 @@ export interface StackOutputs {
     apps: Record<string, { namespace: string; mode: string; services: Record<string, string> }>;
     /** The Istio control plane, when the stack installs one. */
     istio?: { namespace: string; version: string; revision?: string; podInjectionLabels: Record<string, string> };
+    /** Where Kiali answers (with observability). */
+    kialiUrl?: pulumi.Output<string>;
+    /** In-cluster Prometheus URL (with observability). */
+    prometheusUrl?: string;
+    /** Kiali login token, a secret (with observability and token auth). */
+    kialiToken?: pulumi.Output<string>;
 }
 
 /**
@@ -19,12 +28,42 @@ export interface StackOutputs {
 export function pluggableMesh(projectRoot: string = __dirname): StackOutputs {
     const stack = loadStack(pulumi.runtime.allConfig(), { projectRoot });
 
-    const controlPlane = stack.istioControlPlane ? new IstioControlPlane("istio", stack.istioControlPlane) : undefined;
+    const target = stack.config.kubernetes;
+    // One explicit provider when the stack says where objects go; otherwise the default provider (ambient kubeconfig).
+    const provider = target
+        ? new k8s.Provider("kubernetes", {
+              renderYamlToDirectory: target.renderYamlToDirectory && path.resolve(projectRoot, target.renderYamlToDirectory),
+              kubeconfig: target.kubeconfig,
+              context: target.context,
+          })
+        : undefined;
+    const providers = provider ? { providers: [provider] } : {};
+
+    const controlPlane = stack.istioControlPlane ? new IstioControlPlane("istio", stack.istioControlPlane, providers) : undefined;
     const platformReady = controlPlane ? [controlPlane.ready] : [];
+
+    const { observability: wanted, kialiSigningKey } = stack.config;
+    const istio = stack.platform.istio;
+    const observability =
+        wanted.enabled && istio
+            ? new Observability(
+                  "observability",
+                  {
+                      namespace: istio.namespace,
+                      istioNamespace: istio.namespace,
+                      auth: wanted.kialiAuth,
+                      signingKey: kialiSigningKey === undefined ? undefined : pulumi.secret(kialiSigningKey),
+                      exposure: wanted.kialiExposure === "gateway" ? { gatewayHost: wanted.kialiHost! } : wanted.kialiExposure,
+                      ingressGatewaySelector: istio.gateway?.selector,
+                      istioReady: controlPlane?.ready,
+                  },
+                  { dependsOn: controlPlane ? [controlPlane] : [], ...providers },
+              )
+            : undefined;
 
     const apps: StackOutputs["apps"] = {};
     for (const app of stack.apps) {
-        const governed = new GovernedApp(app.name, { app, platform: stack.platform, platformReady });
+        const governed = new GovernedApp(app.name, { app, platform: stack.platform, platformReady }, providers);
         apps[app.name] = { namespace: governed.namespace, mode: governed.mode, services: governed.services };
     }
 
@@ -33,5 +72,6 @@ export function pluggableMesh(projectRoot: string = __dirname): StackOutputs {
         ...(controlPlane
             ? { istio: { namespace: controlPlane.namespace, version: controlPlane.version, revision: controlPlane.revision, podInjectionLabels: controlPlane.podInjectionLabels } }
             : {}),
+        ...(observability ? { kialiUrl: observability.kialiUrl, prometheusUrl: observability.prometheusUrl, kialiToken: observability.kialiToken } : {}),
     };
 }

@@ -49,6 +49,18 @@ export const stackConfigSchema = z.strictObject({
     ingressClassName: z.string().optional(),
     /** Envoy image of envoy mode. @default ENVOY_IMAGE */
     envoyImage: z.string().default(ENVOY_IMAGE),
+    /**
+     * Where Kubernetes objects go. @default the ambient kubeconfig (like kubectl). `renderYamlToDirectory`
+     * writes them as YAML instead of applying them (relative to the project root): the real engine
+     * with no cluster. Note that the provider then writes Secret data in plain text there.
+     */
+    kubernetes: z
+        .strictObject({
+            renderYamlToDirectory: z.string().min(1).optional(),
+            kubeconfig: z.string().min(1).optional(),
+            context: z.string().min(1).optional(),
+        })
+        .optional(),
     istio: istioConfigSchema,
     linkerd: z
         .strictObject({

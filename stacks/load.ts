@@ -134,7 +134,7 @@ function readAppSpecs(config: StackConfig, options: LoadOptions, problems: Probl
         try {
             inputs.push({ spec: parseYaml(text, { uniqueKeys: true }), mode: entry.mode, source: entry.spec });
         } catch (error) {
-            problems.push({ key, message: `${entry.spec} is not valid YAML: ${(error as Error).message.split("\n")[0]}` });
+            problems.push({ key, message: `${entry.spec} is not valid YAML: ${(error as Error).message.split("\n")[0]!.replace(/:$/, "")}` });
         }
     });
     return inputs;
@@ -147,7 +147,17 @@ function readAppSpecs(config: StackConfig, options: LoadOptions, problems: Probl
 export function loadStack(raw: Readonly<Record<string, string>>, options: LoadOptions): LoadedStack {
     const parsed = stackConfigSchema.safeParse(projectConfig(raw), { reportInput: true });
     if (!parsed.success) {
-        failOnProblems(zodProblems(parsed.error, (at) => `${PROJECT}:${at}`));
+        const issues = parsed.error.issues;
+        // An unknown top-level key is a key of its own (`pluggable-mesh:mtl`), not a field of "pluggable-mesh:".
+        const known = Object.keys(stackConfigSchema.shape).join(", ");
+        failOnProblems(
+            zodProblems(parsed.error, (at) => `${PROJECT}:${at}`).flatMap((problem, index) => {
+                const issue = issues[index]!;
+                return issue.code === "unrecognized_keys" && issue.path.length === 0
+                    ? issue.keys.map((name) => ({ key: `${PROJECT}:${name}`, message: `is not a setting of this project; use one of ${known}` }))
+                    : [problem];
+            }),
+        );
     }
     const config = parsed.data!;
     const istio = istioArgs(config);

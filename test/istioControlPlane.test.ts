@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { findResource, installMocks, registered, resourcesNamed, settle } from "./support/mockRuntime";
+import { childrenNamed, findResource, installMocks, registered, resourcesNamed, settle } from "./support/mockRuntime";
 import { validateManifest } from "./support/schemas";
 
 type ControlPlaneModule = typeof import("../components/istio/controlPlane");
@@ -106,7 +106,9 @@ describe("IstioControlPlane", () => {
                 resourcesNamed("mesh").map((resource) => `${resource.type}::${resource.name}`),
                 [`${COMPONENT}::mesh`, `${NAMESPACE}::mesh-namespace`, `${CHART}::mesh-base`, `${CHART}::mesh-istiod`],
             );
-            for (const resource of resourcesNamed("mesh-")) {
+            const children = childrenNamed("mesh");
+            assert.equal(children.length, 3);
+            for (const resource of children) {
                 assert.equal(resource.parent, findResource(COMPONENT, "mesh").urn, `${resource.name} is parented to the component`);
             }
         });
@@ -163,6 +165,11 @@ describe("IstioControlPlane", () => {
                 },
             });
             assert.deepEqual(istiod.dependencies, [base.urn]);
+        });
+
+        it("registers the CRD-retaining transform on every chart", () => {
+            assert.equal(findResource(CHART, "mesh-base").transforms, 1);
+            assert.equal(findResource(CHART, "mesh-istiod").transforms, 1);
         });
 
         it("exposes plain outputs and the istiod chart as the readiness handle", async () => {
@@ -312,7 +319,7 @@ describe("IstioControlPlane", () => {
                         "invalid configuration (5 problems):",
                         `broken.namespace: "Istio_System" is not a namespace name; use a DNS-1123 label (lowercase letters, digits, '-', at most 63 characters)`,
                         `broken.version: "1.30" is not an Istio release version; use major.minor.patch, e.g. "1.30.5"`,
-                        `broken.revision: "Canary" is not a revision name; use lowercase letters, digits and '-', starting with a letter, at most 56 characters`,
+                        `broken.revision: "Canary" is not a revision name; use lowercase letters, digits and '-' (e.g. "1-30-5"), at most 56 characters`,
                         `broken.localChartsDir: set together with repository "https://charts.example.com/istio"; choose one chart source`,
                         `broken.localChartsDir: "/nonexistent/charts" has no chart (Chart.yaml) in base/, istiod/ (or istio-control/istio-discovery/)`,
                     ].join("\n"),

@@ -141,14 +141,17 @@ export function buildDirectory(apps: readonly PlacedApp[]): { directory: Directo
                 exposed: component.expose !== undefined,
                 trafficDeclared: spec.traffic !== undefined || component.traffic !== undefined,
             };
+            let clashed = false;
             for (const serviceName of [ref.serviceName, ref.headlessServiceName]) {
                 const key = `${namespace}/${serviceName}`;
                 const owner = servicesByNamespace.get(key);
-                if (owner !== undefined) {
+                // One problem per component: its headless companion clashes whenever its main name does.
+                if (owner !== undefined && !clashed) {
                     problems.push({
                         key: `${source}: components[${index}].name`,
                         message: `internal domain name "${serviceName}" is already used in namespace "${namespace}" by ${owner}; it must be unique per namespace`,
                     });
+                    clashed = true;
                 }
                 servicesByNamespace.set(key, `${spec.name}/${component.name}`);
             }

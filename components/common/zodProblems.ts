@@ -23,7 +23,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
         case "invalid_type":
             return input === undefined ? `is required (expected ${issue.expected})` : `expected ${issue.expected}, given ${given(input)}`;
         case "invalid_value":
-            return `${given(input)} is not allowed; use one of ${issue.values.map((value) => String(value)).join(", ")}`;
+            // A schema's own message (e.g. `"consul" is not a mode; ...`) wins over the generic one; zod's defaults start with "Invalid".
+            return issue.message.startsWith("Invalid") ? `${given(input)} is not allowed; use one of ${issue.values.map((value) => String(value)).join(", ")}` : issue.message;
         case "unrecognized_keys":
             return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((key) => `"${key}"`).join(", ")}`;
         case "too_small":

@@ -3,7 +3,6 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { failOnProblems, given, type Problem } from "../common/errors";
-import { DNS_1035_LABEL } from "../common/names";
 import { DEFAULT_ISTIO_VERSION, checkIstioSupport, istioMinor } from "./support";
 
 /** Istio's public Helm repository; a mirror works by changing this one value. */
@@ -238,9 +237,9 @@ export function validateIstioControlPlaneArgs(
             problems.push({ key: "version", message: unsupported });
         }
     }
-    if (args.revision !== undefined && (!DNS_1035_LABEL.test(args.revision) || args.revision.length > 56)) {
-        // istiod names its Service "istiod-<revision>", which must stay a DNS-1035 label of ≤63 characters.
-        problems.push({ key: "revision", message: `${given(args.revision)} is not a revision name; use lowercase letters, digits and '-', starting with a letter, at most 56 characters` });
+    if (args.revision !== undefined && (!DNS_1123_LABEL.test(args.revision) || args.revision.length > 56)) {
+        // istiod names its Service "istiod-<revision>", which must stay a label of at most 63 characters.
+        problems.push({ key: "revision", message: `${given(args.revision)} is not a revision name; use lowercase letters, digits and '-' (e.g. "1-30-5"), at most 56 characters` });
     }
     if (args.localChartsDir !== undefined) {
         if (args.repository !== ISTIO_CHART_REPOSITORY) {
@@ -254,6 +253,9 @@ export function validateIstioControlPlaneArgs(
     }
     if (!OUTBOUND_TRAFFIC_POLICIES.includes(args.meshConfig.outboundTrafficPolicy)) {
         problems.push({ key: "meshConfig.outboundTrafficPolicy", message: `${given(args.meshConfig.outboundTrafficPolicy)} is not a policy; use one of ${OUTBOUND_TRAFFIC_POLICIES.join(", ")}` });
+    }
+    if (args.validationFailurePolicy !== "Fail" && args.validationFailurePolicy !== "Ignore") {
+        problems.push({ key: "validationFailurePolicy", message: `${given(args.validationFailurePolicy)} is not a failure policy; use Fail or Ignore` });
     }
     if (!GATEWAY_SERVICE_TYPES.includes(args.gateway.serviceType)) {
         problems.push({ key: "gateway.serviceType", message: `${given(args.gateway.serviceType)} is not a Service type; use one of ${GATEWAY_SERVICE_TYPES.join(", ")}` });

@@ -70,7 +70,8 @@ function bootstrapInput(component: ComponentModel, app: AppModel, platform: Plat
             protocol: dependency.port.protocol,
             localPort: localPorts[index]!,
             upstreamHost: serviceFqdn(dependency.target.headlessServiceName, dependency.target.namespace, platform.clusterDomain),
-            upstreamPort: dependency.port.port,
+            // A headless Service resolves to pod IPs with no port translation: dial the pod's container port, not the Service port.
+            upstreamPort: dependency.port.targetPort,
             policy: dependency.target.traffic,
         })),
     };

@@ -209,7 +209,10 @@ export class Observability extends pulumi.ComponentResource {
      * through the gateway, the node port, or the load balancer's address once the cloud assigned one.
      */
     readonly kialiUrl: pulumi.Output<string>;
-    /** Token to log in to Kiali (secret); undefined with `anonymous` auth. */
+    /**
+     * Token to log in to Kiali (a Pulumi secret: `pulumi stack output --show-secrets`); undefined with
+     * `anonymous` auth. Empty when no token controller filled the Secret (e.g. when rendering YAML).
+     */
     readonly kialiToken: pulumi.Output<string> | undefined;
 
     constructor(name: string, args: ObservabilityArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
@@ -552,7 +555,7 @@ export class Observability extends pulumi.ComponentResource {
                     },
                     type: "kubernetes.io/service-account-token",
                 },
-                { parent: this, dependsOn: [loginAccount] },
+                { parent: this, dependsOn: [...namespaced, loginAccount] },
             );
             this.kialiToken = pulumi.secret(
                 tokenSecret.data.apply((data) => (data?.token ? Buffer.from(data.token, "base64").toString("utf8") : "")),

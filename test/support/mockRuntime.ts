@@ -13,6 +13,10 @@ export interface RegisteredResource {
     parent: string;
     dependencies: string[];
     ignoreChanges: string[];
+    /** Top-level input keys whose value was (or contained) a Pulumi secret; `inputs` holds them unwrapped. */
+    secretInputs: string[];
+    /** How many `transforms` callbacks the registration carried. */
+    transforms: number;
 }
 
 /** Everything registered so far, in registration order. */
@@ -39,6 +43,10 @@ export async function installMocks(stateHook: StateHook = () => undefined): Prom
         "test",
         false,
     );
+    // setMocks switches `transforms` off, and the SDK then refuses any resource that has one. The
+    // SDK serves transform callbacks from a local, unref'd gRPC server that needs nothing from
+    // the engine, so they can be switched back on: registrations then carry the callbacks.
+    (require("@pulumi/pulumi/runtime/state") as { getStore(): { supportsTransforms: boolean } }).getStore().supportsTransforms = true;
     const monitor = pulumi.runtime.getMonitor() as any;
     const registerResource = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: (err: unknown, response: any) => void) => {
@@ -48,16 +56,48 @@ export async function installMocks(stateHook: StateHook = () => undefined): Prom
                 registered.push({
                     type: req.getType(),
                     name: req.getName(),
-                    inputs: inputsByKey.get(`${req.getType()}::${req.getName()}`) ?? {},
+                    ...unwrapSecrets(inputsByKey.get(`${req.getType()}::${req.getName()}`) ?? {}),
                     urn: response.getUrn(),
                     parent: req.getParent(),
                     dependencies: req.getDependenciesList(),
                     ignoreChanges: req.getIgnorechangesList(),
+                    transforms: req.getTransformsList().length,
                 });
             }
             inFlight--;
             callback(err, response);
         });
+    };
+}
+
+/** Marker the SDK puts on serialized secrets: `{ [SECRET_SIG_KEY]: SECRET_SIG, value }`. */
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+function isSecretValue(value: unknown): value is { value: unknown } {
+    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
+}
+
+function containsSecret(value: unknown): boolean {
+    if (isSecretValue(value)) return true;
+    if (typeof value !== "object" || value === null) return false;
+    return Object.values(value).some(containsSecret);
+}
+
+function unwrap(value: unknown): unknown {
+    if (isSecretValue(value)) return unwrap(value.value);
+    if (Array.isArray(value)) return value.map(unwrap);
+    if (typeof value === "object" && value !== null) {
+        return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, unwrap(inner)]));
+    }
+    return value;
+}
+
+/** Mock inputs keep secrets wrapped; tests want plain values plus a note of what was secret. */
+function unwrapSecrets(inputs: Record<string, any>): { inputs: Record<string, any>; secretInputs: string[] } {
+    return {
+        inputs: unwrap(inputs) as Record<string, any>,
+        secretInputs: Object.keys(inputs).filter((key) => containsSecret(inputs[key])),
     };
 }
 
@@ -81,9 +121,14 @@ export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => output.apply(resolve));
 }
 
-/** Resources registered under a name prefix (children are named after their component). */
-export function resourcesNamed(prefix: string): RegisteredResource[] {
-    return registered.filter((resource) => resource.name === prefix || resource.name.startsWith(`${prefix}-`));
+/** A component and the resources named after it (`<name>` and `<name>-...`), in registration order. */
+export function resourcesNamed(name: string): RegisteredResource[] {
+    return registered.filter((resource) => resource.name === name || resource.name.startsWith(`${name}-`));
+}
+
+/** Only the resources named after a component (`<name>-...`), not the component itself. */
+export function childrenNamed(name: string): RegisteredResource[] {
+    return registered.filter((resource) => resource.name.startsWith(`${name}-`));
 }
 
 /** The one resource of a type and name; fails loudly when it is missing or duplicated. */

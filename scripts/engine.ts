@@ -1,0 +1,113 @@
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
+import { parse as parseYaml, stringify } from "yaml";
+import { pluggableMesh } from "../program";
+import { PROJECT } from "../stacks/config";
+
+/**
+ * Runs the program through the real Pulumi engine with the Automation API's inline program: the
+ * SDK serves the language runtime, so no Node.js language host is needed. The very same
+ * `pluggableMesh` function that `index.ts` runs under `pulumi up`.
+ */
+
+export const PROJECT_ROOT = path.resolve(__dirname, "..");
+/** A passphrase for the local file backend only; anything real sets PULUMI_CONFIG_PASSPHRASE. */
+export const LOCAL_PASSPHRASE = "pluggable-mesh-local-only";
+
+export interface Tools {
+    pulumiBin: string;
+    providerBin: string;
+    istioCharts: string;
+    binDir: string;
+}
+
+/** Builds or finds the pinned CLI, provider and Istio charts (scripts/tools.sh). */
+export function ensureTools(): Tools {
+    const output = execFileSync("bash", [path.join(PROJECT_ROOT, "scripts", "tools.sh"), "all"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    const values = Object.fromEntries(
+        output
+            .split("\n")
+            .map((line) => /^([A-Z_]+)=(.*)$/.exec(line))
+            .filter((match): match is RegExpExecArray => match !== null)
+            .map((match) => [match[1]!, match[2]!]),
+    );
+    return { pulumiBin: values.PULUMI_BIN!, providerBin: values.PULUMI_KUBERNETES_PROVIDER!, istioCharts: values.ISTIO_CHARTS!, binDir: values.TOOLS_BIN! };
+}
+
+function loggedInToPulumiCloud(): boolean {
+    try {
+        const credentials = JSON.parse(fs.readFileSync(path.join(os.homedir(), ".pulumi", "credentials.json"), "utf8")) as { current?: string };
+        return typeof credentials.current === "string" && credentials.current.length > 0;
+    } catch {
+        return false;
+    }
+}
+
+/**
+ * The environment of the engine: the user's own backend and passphrase when they set any, the
+ * embedded defaults (a file backend in the project, a local-only passphrase) otherwise.
+ */
+export function engineEnvironment(tools: Tools, stateDir: string): Record<string, string> {
+    const env: Record<string, string> = {
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        // The provider binary is found on PATH as an ambient plugin.
+        PATH: `${tools.binDir}${path.delimiter}${process.env.PATH ?? ""}`,
+    };
+    if (!process.env.PULUMI_BACKEND_URL && !loggedInToPulumiCloud()) {
+        fs.mkdirSync(stateDir, { recursive: true });
+        env.PULUMI_BACKEND_URL = `file://${stateDir}`;
+    }
+    if (!process.env.PULUMI_CONFIG_PASSPHRASE && !process.env.PULUMI_CONFIG_PASSPHRASE_FILE) {
+        env.PULUMI_CONFIG_PASSPHRASE = LOCAL_PASSPHRASE;
+    }
+    return env;
+}
+
+/** Whether kubectl-style discovery would find a cluster. */
+export function clusterConfigured(): boolean {
+    return Boolean(process.env.KUBECONFIG) || fs.existsSync(path.join(os.homedir(), ".kube", "config"));
+}
+
+/**
+ * The stack's own config plus the embedded defaults for a machine with no cluster and no chart
+ * repository: render mode into `out/<stack>/rendered` and Istio's charts from the fetched module.
+ * Keys the stack sets itself always win. Written to a file passed with `--config-file`, so the
+ * stack file is never edited.
+ */
+export function embeddedConfigFile(stack: string, tools: Tools, stateDir: string, overrides: Record<string, unknown> = {}): string {
+    const stackFile = path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`);
+    const document = (parseYaml(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const config = { ...(document.config ?? {}) };
+    const key = (name: string) => `${PROJECT}:${name}`;
+    if (config[key("kubernetes")] === undefined && !clusterConfigured()) {
+        config[key("kubernetes")] = { renderYamlToDirectory: path.join("out", stack, "rendered") };
+    }
+    const istio = config[key("istio")] as Record<string, unknown> | undefined;
+    if (istio && istio.controlPlane === "install" && istio.repository === undefined && istio.localChartsDir === undefined) {
+        config[key("istio")] = { ...istio, localChartsDir: tools.istioCharts };
+    }
+    Object.assign(config, overrides);
+    const file = path.join(stateDir, "config", `Pulumi.${stack}.yaml`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, stringify({ ...document, config }));
+    return file;
+}
+
+export interface EngineStack {
+    stack: Stack;
+    configFile: string;
+}
+
+/** Selects (or creates) a stack whose program is `pluggableMesh`, with the project root as workDir. */
+export async function openStack(stackName: string, tools: Tools, options: { stateDir?: string; overrides?: Record<string, unknown> } = {}): Promise<EngineStack> {
+    const stateDir = options.stateDir ?? path.join(PROJECT_ROOT, ".pulumi-state");
+    const pulumiCommand = await PulumiCommand.get({ root: path.dirname(tools.binDir), skipVersionCheck: true });
+    const stack = await LocalWorkspace.createOrSelectStack(
+        { projectName: PROJECT, stackName, program: async () => pluggableMesh(PROJECT_ROOT) },
+        { workDir: PROJECT_ROOT, pulumiCommand, envVars: engineEnvironment(tools, stateDir) },
+    );
+    return { stack, configFile: embeddedConfigFile(stackName, tools, stateDir, options.overrides) };
+}

@@ -1,0 +1,57 @@
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { ensureTools, openStack, PROJECT_ROOT } from "./engine";
+
+/**
+ * `npm start`                               build or find the tools, then a real `up --yes` of the dev stack
+ * `npm run up -- --stack <name>`            a real `up --yes`
+ * `npm run preview -- --stack <name>`       a real `preview --diff`
+ * `npm run destroy -- --stack <name>`       a real `destroy --yes`
+ * `npm run outputs -- --stack <name>`       the stack outputs (secrets masked)
+ */
+
+type Command = "start" | "up" | "preview" | "destroy" | "outputs";
+const COMMANDS: readonly Command[] = ["start", "up", "preview", "destroy", "outputs"];
+
+function showOutputs(outputs: Record<string, { value: unknown; secret: boolean }>): void {
+    console.log("\nOutputs:");
+    for (const [name, output] of Object.entries(outputs)) {
+        console.log(`  ${name}: ${output.secret ? "[secret] (pulumi stack output --show-secrets)" : JSON.stringify(output.value)}`);
+    }
+}
+
+async function main(): Promise<void> {
+    const { positionals, values } = parseArgs({ allowPositionals: true, options: { stack: { type: "string" } } });
+    const command = positionals[0] as Command;
+    if (!COMMANDS.includes(command)) throw new Error(`unknown command ${JSON.stringify(command)}; use one of ${COMMANDS.join(", ")}`);
+    const stackName = values.stack ?? "dev";
+    const tools = ensureTools();
+    const { stack, configFile } = await openStack(stackName, tools);
+    const onOutput = (line: string) => process.stdout.write(line);
+    console.log(`stack ${stackName}: config ${path.relative(PROJECT_ROOT, configFile)} (Pulumi.${stackName}.yaml plus embedded defaults)`);
+    switch (command) {
+        case "start":
+        case "up": {
+            const result = await stack.up({ onOutput, configFile, color: "never" });
+            showOutputs(result.outputs);
+            const rendered = path.join(PROJECT_ROOT, "out", stackName, "rendered");
+            console.log(`\nIf the stack renders (no cluster configured), the manifests are in ${path.relative(process.cwd(), rendered)}/`);
+            break;
+        }
+        case "preview":
+            await stack.preview({ onOutput, configFile, diff: true, color: "never" });
+            break;
+        case "destroy":
+            await stack.destroy({ onOutput, configFile, color: "never" });
+            break;
+        case "outputs":
+            showOutputs(await stack.outputs());
+            break;
+    }
+}
+
+main().catch((error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`error: ${message}`);
+    process.exit(1);
+});

@@ -1,0 +1,108 @@
+/**
+ * Shared set-up of the mode, switch, schema and bad-config suites: the RuoYi app run through the
+ * real program under the mock engine, per mode, and helpers to pick its objects apart.
+ */
+import { pluggableMesh, type StackOutputs } from "../../program";
+import { MODE_NAMES, type ModeName } from "../../components/app/spec";
+import { PROJECT_ROOT, runWithMocks, type MockRun, type RegisteredResource } from "../../scripts/mockEngine";
+
+export { MODE_NAMES, type ModeName };
+
+export const RUOYI_SPEC = "stacks/apps/ruoyi.yaml";
+
+/** Helm charts are rendered by the provider, not by us: their inputs are chart arguments, not objects. */
+const CHART_TYPE = "kubernetes:helm.sh/v4:Chart";
+
+/**
+ * A stack that offers every mode what it needs: an installed Istio control plane with its ingress
+ * gateway (the RuoYi UI is exposed) and an existing Linkerd. Only `mode` differs between modes.
+ */
+export function ruoyiConfig(mode: ModeName, extra: Record<string, string> = {}): Record<string, string> {
+    return {
+        "pluggable-mesh:mode": mode,
+        "pluggable-mesh:istio": JSON.stringify({ controlPlane: "install", gateway: { enabled: true } }),
+        "pluggable-mesh:linkerd": JSON.stringify({ controlPlane: "existing" }),
+        "pluggable-mesh:apps": JSON.stringify([{ spec: RUOYI_SPEC }]),
+        ...extra,
+    };
+}
+
+/** Runs the whole program under mocks. */
+export function runProgram(config: Record<string, string>, stack = "test"): Promise<MockRun<StackOutputs>> {
+    return runWithMocks(() => pluggableMesh(PROJECT_ROOT), { stack, config });
+}
+
+/** A Kubernetes object as registered: its apiVersion/kind rebuilt from the type token, the inputs as the provider gets them. */
+export interface KubeObject {
+    resource: RegisteredResource;
+    apiVersion: string;
+    kind: string;
+    manifest: Record<string, any>;
+}
+
+/** `kubernetes:<group>/<version>:<Kind>` → apiVersion and kind (`core/v1` is plain `v1`). */
+export function apiVersionKindOf(type: string): { apiVersion: string; kind: string } {
+    const match = /^kubernetes:([^:]+):(.+)$/.exec(type);
+    if (!match) throw new Error(`not a Kubernetes type token: ${type}`);
+    const [, groupVersion, kind] = match as unknown as [string, string, string];
+    return { apiVersion: groupVersion.startsWith("core/") ? groupVersion.slice("core/".length) : groupVersion, kind };
+}
+
+/** Pulumi's wire form of a secret value (`pulumi.secret(...)` in the inputs the mock engine records). */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Replaces wrapped secrets by their plain values, as the provider sends them to the cluster. */
+export function unwrapSecrets(value: unknown): any {
+    if (Array.isArray(value)) return value.map(unwrapSecrets);
+    if (value !== null && typeof value === "object") {
+        const record = value as Record<string, unknown>;
+        if (record[SECRET_SIG] === SECRET_SIG_VALUE) return unwrapSecrets(record["value"]);
+        return Object.fromEntries(Object.entries(record).map(([key, inner]) => [key, unwrapSecrets(inner)]));
+    }
+    return value;
+}
+
+/** Every Kubernetes object a run emits (charts excluded), with apiVersion/kind from the type token. */
+export function kubeObjects(resources: readonly RegisteredResource[]): KubeObject[] {
+    return resources
+        .filter((resource) => resource.type.startsWith("kubernetes:") && resource.type !== CHART_TYPE)
+        .map((resource) => {
+            const isCustom = resource.type.startsWith("kubernetes:apiextensions.k8s.io/v1:CustomResource");
+            const { apiVersion, kind } = isCustom
+                ? { apiVersion: resource.inputs.apiVersion as string, kind: resource.inputs.kind as string }
+                : apiVersionKindOf(resource.type);
+            return { resource, apiVersion, kind, manifest: { ...unwrapSecrets(resource.inputs), apiVersion, kind } };
+        });
+}
+
+/** The one object of a kind with a given Kubernetes name (and namespace, when given); fails when there is not exactly one. */
+export function findObject(objects: readonly KubeObject[], kind: string, name: string, namespace?: string): Record<string, any> {
+    const found = objects.filter(
+        (object) => object.kind === kind && object.manifest.metadata?.name === name && (namespace === undefined || object.manifest.metadata?.namespace === namespace),
+    );
+    if (found.length !== 1) {
+        throw new Error(`expected one ${kind} named ${name}, found ${found.length}: ${objects.map((o) => `${o.kind}/${o.manifest.metadata?.name}`).join(", ")}`);
+    }
+    return found[0]!.manifest;
+}
+
+export function objectsOfKind(objects: readonly KubeObject[], kind: string): Record<string, any>[] {
+    return objects.filter((object) => object.kind === kind).map((object) => object.manifest);
+}
+
+/** The runs of RuoYi per mode, computed once per test process (each run takes a few hundred ms). */
+const runs = new Map<ModeName, Promise<MockRun<StackOutputs>>>();
+
+export async function ruoyiRun(mode: ModeName): Promise<MockRun<StackOutputs>> {
+    if (!runs.has(mode)) {
+        // Runs share the SDK's global mock state, so one finishes before the next starts.
+        const previous = Promise.all([...runs.values()].map((run) => run.catch(() => undefined)));
+        runs.set(mode, previous.then(() => runProgram(ruoyiConfig(mode))));
+    }
+    return runs.get(mode)!;
+}
+
+export async function ruoyiObjects(mode: ModeName): Promise<KubeObject[]> {
+    return kubeObjects((await ruoyiRun(mode)).resources);
+}
