@@ -367,8 +367,9 @@ describe("modes on RuoYi", () => {
                 clusters: {
                     admin: "STATIC 127.0.0.1:15000",
                     "inbound|15010": "STATIC 127.0.0.1:8080",
-                    "outbound|3306|ruoyi-mysql-mysql": "STRICT_DNS mysql-headless.ruoyi.svc.cluster.local:3306",
-                    "outbound|6379|ruoyi-redis-redis": "STRICT_DNS redis-headless.ruoyi.svc.cluster.local:6379",
+                    // Sidecar to sidecar: the callees are in envoy mode too, so their inbound listener is dialled.
+                    "outbound|3306|ruoyi-mysql-mysql": "STRICT_DNS mysql-headless.ruoyi.svc.cluster.local:15010",
+                    "outbound|6379|ruoyi-redis-redis": "STRICT_DNS redis-headless.ruoyi.svc.cluster.local:15010",
                 },
             });
             // The env the app reads and the listeners the sidecar opens agree.
@@ -387,7 +388,7 @@ describe("modes on RuoYi", () => {
                 timeout: "30s",
                 retry_policy: { retry_on: "connect-failure,refused-stream,reset,unavailable,cancelled", num_retries: 2, per_try_timeout: "5s" },
             });
-            assert.equal(summarize(bootstrap).clusters["outbound|8080|ruoyi-ruoyi-admin-http"], "STRICT_DNS ruoyi-admin-headless.ruoyi.svc.cluster.local:8080");
+            assert.equal(summarize(bootstrap).clusters["outbound|8080|ruoyi-ruoyi-admin-http"], "STRICT_DNS ruoyi-admin-headless.ruoyi.svc.cluster.local:15010");
         });
 
         it("two dependencies on the same port, one on the app's own port and one with a distinct targetPort get distinct local ports", () => {
@@ -417,10 +418,10 @@ describe("modes on RuoYi", () => {
                 clusters: {
                     admin: "STATIC 127.0.0.1:15000",
                     "inbound|15010": "STATIC 127.0.0.1:8080",
-                    "outbound|5432|shop-orders-db-pg": "STRICT_DNS orders-db-headless.shop.svc.cluster.local:5432",
-                    "outbound|6379|shop-cache-redis": "STRICT_DNS cache-headless.shop.svc.cluster.local:16379",
-                    "outbound|20000|shop-users-db-pg": "STRICT_DNS users-db-headless.shop.svc.cluster.local:5432",
-                    "outbound|20001|shop-web-http": "STRICT_DNS web-headless.shop.svc.cluster.local:8080",
+                    "outbound|5432|shop-orders-db-pg": "STRICT_DNS orders-db-headless.shop.svc.cluster.local:15010",
+                    "outbound|6379|shop-cache-redis": "STRICT_DNS cache-headless.shop.svc.cluster.local:15010",
+                    "outbound|20000|shop-users-db-pg": "STRICT_DNS users-db-headless.shop.svc.cluster.local:15010",
+                    "outbound|20001|shop-web-http": "STRICT_DNS web-headless.shop.svc.cluster.local:15010",
                 },
             });
             const deployment = manifestOf(rendered, "Deployment", "api") as Record<string, any>;
@@ -429,6 +430,14 @@ describe("modes on RuoYi", () => {
                 [env["ORDERS_DB_ADDR"], env["USERS_DB_ADDR"], env["CACHE_ADDR"], env["WEB_URL"]],
                 ["127.0.0.1:5432", "127.0.0.1:20000", "127.0.0.1:6379", "http://127.0.0.1:20001"],
             );
+        });
+
+        it("dials a callee outside envoy mode on its container port (a headless Service does no port translation)", () => {
+            const legacy = { name: "legacy", mode: "native" as ModeName, components: [{ name: "cache", image: "redis:7", ports: [{ name: "redis", port: 6379, targetPort: 16379, protocol: "tcp" }] }] };
+            const shop = { name: "shop", components: [{ name: "api", image: "shop/api:1", ports: [{ name: "http", port: 8080 }], dependsOn: ["legacy/cache"] }] };
+            const rendered = render([{ spec: legacy }, { spec: shop, mode: "envoy" }]).get("shop")!;
+            const bootstrap = bootstrapOf(rendered.objects.find((object) => object.name === "shop-api-envoy")!.manifest as Record<string, any>);
+            assert.equal(summarize(bootstrap).clusters["outbound|6379|legacy-cache-redis"], "STRICT_DNS cache-headless.legacy.svc.cluster.local:16379");
         });
 
         it("the config-hash annotation (and the ConfigMap) change when a dependency's traffic policy changes, and only for its callers", () => {

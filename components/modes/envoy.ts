@@ -1,4 +1,4 @@
-import { serviceFqdn, type AppModel, type ComponentModel, type DependencyModel } from "../app/model";
+import { serviceFqdn, type AppModel, type ComponentModel, type ComponentRef, type DependencyModel, type ResolvedPort } from "../app/model";
 import { RESERVED_PORTS } from "../app/spec";
 import { kubeName, shortHash } from "../common/names";
 import { describeComponent, ingressFor } from "./shared";
@@ -56,6 +56,21 @@ function outboundName(dependency: DependencyModel): string {
     return `${target.app}-${target.component}-${dependency.port.name}`;
 }
 
+/** The port the sidecar serves one of the component's ports on. */
+function inboundPort(component: ComponentRef, port: ResolvedPort): number {
+    return INBOUND_PORT_BASE + component.ports.findIndex((candidate) => candidate.name === port.name);
+}
+
+/**
+ * The port to dial on a dependency's pods. A headless Service resolves to pod IPs with no port
+ * translation, so the caller must know what the pod listens on: the callee's own sidecar when it
+ * is in this mode (sidecar to sidecar, so the callee's inbound listener sees and counts the
+ * traffic), the app's container port otherwise.
+ */
+function podPort(dependency: DependencyModel): number {
+    return dependency.target.mode === envoyMode.name ? inboundPort(dependency.target, dependency.port) : dependency.port.targetPort;
+}
+
 /** Everything the component's sidecar needs to know, in `component.dependencies` order. */
 function bootstrapInput(component: ComponentModel, app: AppModel, platform: Platform): EnvoyBootstrapInput {
     const localPorts = assignLocalPorts(component);
@@ -64,14 +79,13 @@ function bootstrapInput(component: ComponentModel, app: AppModel, platform: Plat
         cluster: component.serviceName,
         adminPort: ENVOY_ADMIN_PORT,
         statsPort: ENVOY_STATS_PORT,
-        inbound: component.ports.map((port, index) => ({ portName: port.name, protocol: port.protocol, listenPort: INBOUND_PORT_BASE + index, appPort: port.targetPort })),
+        inbound: component.ports.map((port) => ({ portName: port.name, protocol: port.protocol, listenPort: inboundPort(component, port), appPort: port.targetPort })),
         outbound: component.dependencies.map((dependency, index) => ({
             name: outboundName(dependency),
             protocol: dependency.port.protocol,
             localPort: localPorts[index]!,
             upstreamHost: serviceFqdn(dependency.target.headlessServiceName, dependency.target.namespace, platform.clusterDomain),
-            // A headless Service resolves to pod IPs with no port translation: dial the pod's container port, not the Service port.
-            upstreamPort: dependency.port.targetPort,
+            upstreamPort: podPort(dependency),
             policy: dependency.target.traffic,
         })),
     };
