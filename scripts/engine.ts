@@ -26,7 +26,7 @@ export interface Tools {
 
 /** Builds or finds the pinned CLI, provider and Istio charts (scripts/tools.sh). */
 export function ensureTools(): Tools {
-    const output = execFileSync("bash", [path.join(PROJECT_ROOT, "scripts", "tools.sh"), "all"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    const output = execFileSync("bash", [path.join(PROJECT_ROOT, "scripts", "tools.sh"), "cli", "provider", "istio"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
     const values = Object.fromEntries(
         output
             .split("\n")
@@ -77,8 +77,8 @@ export function clusterConfigured(): boolean {
  * Keys the stack sets itself always win. Written to a file passed with `--config-file`, so the
  * stack file is never edited.
  */
-export function embeddedConfigFile(stack: string, tools: Tools, stateDir: string, overrides: Record<string, unknown> = {}): string {
-    const stackFile = path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`);
+export function embeddedConfigFile(stack: string, tools: Tools, stateDir: string, overrides: Record<string, unknown> = {}, configFrom: string = stack): string {
+    const stackFile = path.join(PROJECT_ROOT, `Pulumi.${configFrom}.yaml`);
     const document = (parseYaml(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
     const config = { ...(document.config ?? {}) };
     const key = (name: string) => `${PROJECT}:${name}`;
@@ -102,12 +102,21 @@ export interface EngineStack {
 }
 
 /** Selects (or creates) a stack whose program is `pluggableMesh`, with the project root as workDir. */
-export async function openStack(stackName: string, tools: Tools, options: { stateDir?: string; overrides?: Record<string, unknown> } = {}): Promise<EngineStack> {
+export interface OpenOptions {
+    /** Backend and derived-config directory. @default `.pulumi-state` in the project (git-ignored) */
+    stateDir?: string;
+    /** Config keys (full `pluggable-mesh:` names) that replace the stack file's values. @default {} */
+    overrides?: Record<string, unknown>;
+    /** The stack file to take config from. @default the stack's own `Pulumi.<stack>.yaml` */
+    configFrom?: string;
+}
+
+export async function openStack(stackName: string, tools: Tools, options: OpenOptions = {}): Promise<EngineStack> {
     const stateDir = options.stateDir ?? path.join(PROJECT_ROOT, ".pulumi-state");
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(tools.binDir), skipVersionCheck: true });
     const stack = await LocalWorkspace.createOrSelectStack(
         { projectName: PROJECT, stackName, program: async () => pluggableMesh(PROJECT_ROOT) },
         { workDir: PROJECT_ROOT, pulumiCommand, envVars: engineEnvironment(tools, stateDir) },
     );
-    return { stack, configFile: embeddedConfigFile(stackName, tools, stateDir, options.overrides) };
+    return { stack, configFile: embeddedConfigFile(stackName, tools, stateDir, options.overrides, options.configFrom) };
 }

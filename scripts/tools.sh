@@ -2,7 +2,8 @@
 # Builds (or finds) the pinned Pulumi CLI and Kubernetes provider, and fetches the pinned Istio
 # module for its charts. Everything goes to a cache outside the clone; nothing here is committed.
 #
-#   scripts/tools.sh            build what is missing, then print the tool paths as shell variables
+#   scripts/tools.sh [targets]  build what is missing (all, or some of: cli provider istio promtool),
+#                               then print the tool paths as shell variables
 #   PLUGGABLE_MESH_TOOLS=/dir   cache directory (default: ${XDG_CACHE_HOME:-~/.cache}/pluggable-mesh/tools)
 #
 # A `pulumi` on PATH of the pinned version, or a kubernetes plugin of the pinned version already
@@ -15,6 +16,8 @@ KUBERNETES_PROVIDER_VERSION=4.25.0
 # The Go module proxy serves provider/v4 only as this pseudo-version, which is the commit tagged v4.25.0.
 KUBERNETES_PROVIDER_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199
 ISTIO_MODULE_VERSION=v0.0.0-20260827124520-eed52ebb66ad
+# Prometheus 3.10.0 (its Go module numbers 3.x releases v0.3xx); Debian's promtool is built without Kubernetes discovery.
+PROMETHEUS_MODULE_VERSION=v0.310.0
 
 TOOLS=${PLUGGABLE_MESH_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/pluggable-mesh/tools}
 BIN=$TOOLS/bin
@@ -107,22 +110,37 @@ fetch_istio_module() {
   local dir=$TOOLS/build/istio-module
   mkdir -p "$dir"
   printf 'module local/istio-charts\n\ngo 1.24\n' >"$dir/go.mod"
+  (cd "$dir" && step "istio.io/istio@${ISTIO_MODULE_VERSION}: go mod download" go mod download "istio.io/istio@${ISTIO_MODULE_VERSION}")
   local source
-  source=$(cd "$dir" && step "istio.io/istio@${ISTIO_MODULE_VERSION}: go mod download" go mod download -json "istio.io/istio@${ISTIO_MODULE_VERSION}" && go mod download -json "istio.io/istio@${ISTIO_MODULE_VERSION}" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
+  source=$(cd "$dir" && go mod download -json "istio.io/istio@${ISTIO_MODULE_VERSION}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   [[ -d $source ]] || fail "istio.io/istio@${ISTIO_MODULE_VERSION}: module directory not found after download"
   rm -rf "$TOOLS/istio" && mkdir -p "$TOOLS/istio"
   cp -r "$source/manifests" "$source/samples" "$TOOLS/istio/" && chmod -R u+w "$TOOLS/istio"
 }
 
-case "${1:-all}" in
-  all) build_pulumi_cli; build_kubernetes_provider; fetch_istio_module ;;
-  cli) build_pulumi_cli ;;
-  provider) build_kubernetes_provider ;;
-  istio) fetch_istio_module ;;
-  *) fail "unknown target ${1}; use all, cli, provider or istio" ;;
-esac
+build_promtool() {
+  if [[ -x $BIN/promtool ]] && "$BIN/promtool" --version 2>&1 | grep -q "version 3.10.0"; then return; fi
+  log "building promtool from github.com/prometheus/prometheus@${PROMETHEUS_MODULE_VERSION}"
+  step "github.com/prometheus/prometheus@${PROMETHEUS_MODULE_VERSION}: go install ./cmd/promtool" \
+    env GOBIN="$BIN" go install -trimpath -ldflags "-s -w -X github.com/prometheus/common/version.Version=3.10.0" \
+      "github.com/prometheus/prometheus/cmd/promtool@${PROMETHEUS_MODULE_VERSION}"
+}
+
+targets=("$@")
+(( ${#targets[@]} > 0 )) || targets=(all)
+for target in "${targets[@]}"; do
+  case "$target" in
+    all) build_pulumi_cli; build_kubernetes_provider; fetch_istio_module; build_promtool ;;
+    cli) build_pulumi_cli ;;
+    provider) build_kubernetes_provider ;;
+    istio) fetch_istio_module ;;
+    promtool) build_promtool ;;
+    *) fail "unknown target ${target}; use all, cli, provider, istio or promtool" ;;
+  esac
+done
 
 echo "PULUMI_BIN=$BIN/pulumi"
 echo "PULUMI_KUBERNETES_PROVIDER=$BIN/pulumi-resource-kubernetes"
 echo "ISTIO_CHARTS=$TOOLS/istio/manifests/charts"
+echo "PROMTOOL=$BIN/promtool"
 echo "TOOLS_BIN=$BIN"

@@ -1,0 +1,129 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
+import { MODE_NAMES, type ModeName } from "../../components/app/spec";
+import { ensureTools, openStack, type Tools } from "../../scripts/engine";
+
+/**
+ * The real Pulumi engine and Kubernetes provider (built by scripts/tools.sh), driven through the
+ * Automation API, in render mode (no cluster). Assertions read the engine's events, never its text.
+ */
+
+/** Kinds whose replacement or deletion would lose data or cut traffic. */
+const PROTECTED_TYPES = new Set([
+    "kubernetes:apps/v1:Deployment",
+    "kubernetes:apps/v1:StatefulSet",
+    "kubernetes:core/v1:Service",
+    "kubernetes:core/v1:PersistentVolumeClaim",
+]);
+
+interface Step {
+    op: string;
+    urn: string;
+    type: string;
+}
+
+function collector(): { steps: Step[]; onEvent: (event: EngineEvent) => void } {
+    const steps: Step[] = [];
+    return {
+        steps,
+        onEvent: (event) => {
+            const metadata = event.resourcePreEvent?.metadata;
+            if (metadata) steps.push({ op: metadata.op, urn: metadata.urn, type: metadata.type });
+        },
+    };
+}
+
+describe("the real engine (render mode)", function () {
+    let tools: Tools;
+    let stateRoot: string;
+
+    before(function () {
+        tools = ensureTools();
+        stateRoot = fs.mkdtempSync(path.join(os.tmpdir(), "pluggable-mesh-engine-"));
+    });
+
+    after(function () {
+        fs.rmSync(stateRoot, { recursive: true, force: true });
+    });
+
+    /** A stack in its own backend and render directory, so every test starts from a clean state. */
+    async function scratchStack(name: string, configFrom: string, overrides: Record<string, unknown> = {}): Promise<{ stack: Stack; configFile: string; renderDir: string }> {
+        const stateDir = path.join(stateRoot, name);
+        const renderDir = path.join(stateDir, "rendered");
+        const opened = await openStack(name, tools, {
+            stateDir,
+            configFrom,
+            overrides: { "pluggable-mesh:kubernetes": { renderYamlToDirectory: renderDir }, ...overrides },
+        });
+        return { ...opened, renderDir };
+    }
+
+    for (const stackName of ["dev", "staging", "prod"]) {
+        it(`${stackName}: up creates everything, a second up changes nothing, destroy removes it all`, async function () {
+            const { stack, configFile, renderDir } = await scratchStack(`it-${stackName}`, stackName);
+            const first = collector();
+            const up = await stack.up({ configFile, onEvent: first.onEvent });
+            assert.equal(up.summary.result, "succeeded");
+            const creates = first.steps.filter((step) => step.op === "create");
+            assert.ok(creates.some((step) => step.type === "kubernetes:apps/v1:StatefulSet"), "the MySQL StatefulSet is created");
+            assert.deepEqual(first.steps.filter((step) => step.op !== "create" && step.op !== "same").map((step) => `${step.op} ${step.urn}`), []);
+            assert.ok(fs.readdirSync(renderDir).length > 0, "the provider rendered manifests");
+
+            const second = collector();
+            const again = await stack.up({ configFile, onEvent: second.onEvent });
+            assert.deepEqual(second.steps.filter((step) => step.op !== "same").map((step) => `${step.op} ${step.urn}`), [], "no perpetual diff");
+            assert.deepEqual(Object.keys(again.summary.resourceChanges ?? {}), ["same"]);
+
+            await stack.destroy({ configFile });
+            const state = await stack.exportStack();
+            assert.deepEqual(state.deployment.resources ?? [], []);
+        });
+    }
+
+    describe("switching mode is an in-place update", function () {
+        const base = {
+            "pluggable-mesh:linkerd": { controlPlane: "existing" },
+            "pluggable-mesh:mtls": "PERMISSIVE",
+        };
+        for (const from of MODE_NAMES) {
+            it(`from ${from} to every other mode: Deployments, StatefulSets and Services only stay or update`, async function () {
+                const name = `it-switch-${from}`;
+                const { stack, configFile } = await scratchStack(name, "prod", { ...base, "pluggable-mesh:mode": from });
+                await stack.up({ configFile });
+                for (const to of MODE_NAMES.filter((mode): mode is ModeName => mode !== from)) {
+                    const switched = await scratchStack(name, "prod", { ...base, "pluggable-mesh:mode": to });
+                    const events = collector();
+                    await switched.stack.preview({ configFile: switched.configFile, onEvent: events.onEvent });
+                    const protectedSteps = events.steps.filter((step) => PROTECTED_TYPES.has(step.type));
+                    assert.ok(protectedSteps.some((step) => step.op === "update"), `${from} → ${to}: pod templates change`);
+                    assert.deepEqual(
+                        protectedSteps.filter((step) => step.op !== "same" && step.op !== "update").map((step) => `${step.op} ${step.urn}`),
+                        [],
+                        `${from} → ${to}`,
+                    );
+                }
+            });
+        }
+    });
+
+    it("a bad stack config fails preview and up with our message, and the state holds none of our resources", async function () {
+        const { stack, configFile } = await scratchStack("it-bad", "dev", { "pluggable-mesh:mode": "consul" });
+        for (const operation of ["preview", "up"] as const) {
+            const output: string[] = [];
+            const onOutput = (line: string) => output.push(line);
+            const run = operation === "preview" ? stack.preview({ configFile, onOutput }) : stack.up({ configFile, onOutput });
+            await assert.rejects(run, (error: Error) => {
+                const text = `${error.message}\n${output.join("")}`;
+                assert.match(text, /pluggable-mesh:mode: "consul" is not a mode; use one of native, envoy, istio, linkerd/);
+                assert.doesNotMatch(text, /\n\s+at .+\.(ts|js):\d+:\d+/, "no stack trace");
+                return true;
+            });
+        }
+        const state = await stack.exportStack();
+        const ours = (state.deployment.resources ?? []).filter((resource: { type: string }) => !resource.type.startsWith("pulumi:"));
+        assert.deepEqual(ours, []);
+    });
+});
