@@ -26,15 +26,21 @@ export const linkerdMode: MeshMode = {
                   },
               ];
     },
-    decorateApp: (app) => ({
-        namespaceLabels: {},
-        namespaceAnnotations: INJECT,
-        objects: [],
-        warnings: [
-            `app "${app.name}": mode linkerd does not restrict who may call whom (declared dependencies are not turned into Linkerd authorization policies)`,
-            ...(app.mtls === "STRICT" ? [`app "${app.name}": mode linkerd encrypts meshed traffic but does not reject plaintext callers; mtls STRICT is not enforced`] : []),
-        ],
-    }),
+    decorateApp(app) {
+        const declared = app.components.filter((component) => component.trafficDeclared).map(describeComponent);
+        return {
+            namespaceLabels: {},
+            namespaceAnnotations: INJECT,
+            objects: [],
+            warnings: [
+                `app "${app.name}": mode linkerd does not restrict who may call whom (declared dependencies are not turned into Linkerd authorization policies)`,
+                ...(app.mtls === "STRICT" ? [`app "${app.name}": mode linkerd encrypts meshed traffic but does not reject plaintext callers; mtls STRICT is not enforced`] : []),
+                ...(declared.length > 0
+                    ? [`app "${app.name}": mode linkerd has no connection-pool limits (maxConnections, maxPendingRequests, maxRequests); not applied for ${declared.join(", ")}`]
+                    : []),
+            ],
+        };
+    },
     decorateComponent(component, app, platform) {
         const opaquePorts = component.ports.filter((port) => !isHttpProtocol(port.protocol));
         const opaque: Record<string, string> = opaquePorts.length > 0 ? { "config.linkerd.io/opaque-ports": opaquePorts.map((port) => port.targetPort).join(",") } : {};
@@ -59,9 +65,7 @@ export const linkerdMode: MeshMode = {
             pod: { labels: {}, annotations: { ...INJECT, ...opaque }, sidecars: [], volumes: [], sidecarServesPorts: false },
             serviceAnnotations,
             objects: keyedByName(ingressFor(component, app, platform)),
-            warnings: component.trafficDeclared
-                ? [`${describeComponent(component)}: mode linkerd does not support connection-pool limits (maxConnections, maxPendingRequests, maxRequests); they are not applied`]
-                : [],
+            warnings: [],
         };
     },
 };

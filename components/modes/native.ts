@@ -9,19 +9,25 @@ export const nativeMode: MeshMode = {
     name: "native",
     summary: "Kubernetes Services only; dependencies by Service DNS name; no sidecar",
     requirements: () => [],
-    decorateApp: (app) => ({
-        namespaceLabels: {},
-        namespaceAnnotations: {},
-        objects: [],
-        warnings: app.mtls === "STRICT" ? [`app "${app.name}": mode native does not encrypt or authenticate traffic; mtls STRICT is not enforced`] : [],
-    }),
+    decorateApp(app) {
+        const declared = app.components.filter((component) => component.trafficDeclared).map(describeComponent);
+        return {
+            namespaceLabels: {},
+            namespaceAnnotations: {},
+            objects: [],
+            warnings: [
+                ...(app.mtls === "STRICT" ? [`app "${app.name}": mode native does not encrypt or authenticate traffic; mtls STRICT is not enforced`] : []),
+                ...(declared.length > 0
+                    ? [`app "${app.name}": mode native does not enforce traffic policy (timeouts, retries, circuit breaking) declared for ${declared.join(", ")}; callers must implement it`]
+                    : []),
+            ],
+        };
+    },
     decorateComponent: (component, app, platform) => ({
         addresses: serviceDnsAddresses(component, platform),
         pod: emptyPod(),
         serviceAnnotations: {},
         objects: keyedByName(ingressFor(component, app, platform)),
-        warnings: component.trafficDeclared
-            ? [`${describeComponent(component)}: mode native does not enforce its traffic policy (timeouts, retries, circuit breaking); callers must implement it`]
-            : [],
+        warnings: [],
     }),
 };
