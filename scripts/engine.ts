@@ -79,7 +79,9 @@ export function clusterConfigured(): boolean {
  */
 export function embeddedConfigFile(stack: string, tools: Tools, stateDir: string, overrides: Record<string, unknown> = {}, configFrom: string = stack): string {
     const stackFile = path.join(PROJECT_ROOT, `Pulumi.${configFrom}.yaml`);
-    const document = (parseYaml(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const document = (parseYaml(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown>; encryptionsalt?: string };
+    const salt = readSalt(stateDir, stack);
+    if (document.encryptionsalt === undefined && salt !== undefined) document.encryptionsalt = salt;
     const config = { ...(document.config ?? {}) };
     const key = (name: string) => `${PROJECT}:${name}`;
     if (config[key("kubernetes")] === undefined && !clusterConfigured()) {
@@ -96,9 +98,41 @@ export function embeddedConfigFile(stack: string, tools: Tools, stateDir: string
     return file;
 }
 
+function saltFile(stateDir: string, stack: string): string {
+    return path.join(stateDir, "config", `${stack}.encryptionsalt`);
+}
+
+function readSalt(stateDir: string, stack: string): string | undefined {
+    return fs.existsSync(saltFile(stateDir, stack)) ? fs.readFileSync(saltFile(stateDir, stack), "utf8").trim() : undefined;
+}
+
+/**
+ * `pulumi stack init` with a passphrase writes the stack's salt into `Pulumi.<stack>.yaml`. That salt
+ * belongs to whoever's passphrase made it, so it is moved next to the backend's state and merged
+ * into the config file each run, and the committed stack file stays as it was.
+ */
+async function keepStackFileClean<T>(stack: string, stateDir: string, create: () => Promise<T>): Promise<T> {
+    const stackFile = path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`);
+    const before = fs.existsSync(stackFile) ? fs.readFileSync(stackFile, "utf8") : undefined;
+    const result = await create();
+    const after = fs.existsSync(stackFile) ? fs.readFileSync(stackFile, "utf8") : undefined;
+    if (after !== before) {
+        const salt = ((parseYaml(after ?? "") ?? {}) as { encryptionsalt?: string }).encryptionsalt;
+        if (salt !== undefined && ((parseYaml(before ?? "") ?? {}) as { encryptionsalt?: string }).encryptionsalt === undefined) {
+            fs.mkdirSync(path.dirname(saltFile(stateDir, stack)), { recursive: true });
+            fs.writeFileSync(saltFile(stateDir, stack), `${salt}\n`);
+        }
+        if (before === undefined) fs.rmSync(stackFile, { force: true });
+        else fs.writeFileSync(stackFile, before);
+    }
+    return result;
+}
+
 export interface EngineStack {
     stack: Stack;
     configFile: string;
+    /** Runs an engine operation without letting it edit the committed stack file (see keepStackFileClean). */
+    guard<T>(operation: () => Promise<T>): Promise<T>;
 }
 
 /** Selects (or creates) a stack whose program is `pluggableMesh`, with the project root as workDir. */
@@ -114,9 +148,15 @@ export interface OpenOptions {
 export async function openStack(stackName: string, tools: Tools, options: OpenOptions = {}): Promise<EngineStack> {
     const stateDir = options.stateDir ?? path.join(PROJECT_ROOT, ".pulumi-state");
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(tools.binDir), skipVersionCheck: true });
-    const stack = await LocalWorkspace.createOrSelectStack(
-        { projectName: PROJECT, stackName, program: async () => pluggableMesh(PROJECT_ROOT) },
-        { workDir: PROJECT_ROOT, pulumiCommand, envVars: engineEnvironment(tools, stateDir) },
+    const stack = await keepStackFileClean(stackName, stateDir, () =>
+        LocalWorkspace.createOrSelectStack(
+            { projectName: PROJECT, stackName, program: async () => pluggableMesh(PROJECT_ROOT) },
+            { workDir: PROJECT_ROOT, pulumiCommand, envVars: engineEnvironment(tools, stateDir) },
+        ),
     );
-    return { stack, configFile: embeddedConfigFile(stackName, tools, stateDir, options.overrides, options.configFrom) };
+    return {
+        stack,
+        configFile: embeddedConfigFile(stackName, tools, stateDir, options.overrides, options.configFrom),
+        guard: (operation) => keepStackFileClean(stackName, stateDir, operation),
+    };
 }

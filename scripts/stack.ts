@@ -26,26 +26,26 @@ async function main(): Promise<void> {
     if (!COMMANDS.includes(command)) throw new Error(`unknown command ${JSON.stringify(command)}; use one of ${COMMANDS.join(", ")}`);
     const stackName = values.stack ?? "dev";
     const tools = ensureTools();
-    const { stack, configFile } = await openStack(stackName, tools);
+    const { stack, configFile, guard } = await openStack(stackName, tools);
     const onOutput = (line: string) => process.stdout.write(line);
     console.log(`stack ${stackName}: config ${path.relative(PROJECT_ROOT, configFile)} (Pulumi.${stackName}.yaml plus embedded defaults)`);
     switch (command) {
         case "start":
         case "up": {
-            const result = await stack.up({ onOutput, configFile, color: "never" });
+            const result = await guard(() => stack.up({ onOutput, configFile, color: "never" }));
             showOutputs(result.outputs);
             const rendered = path.join(PROJECT_ROOT, "out", stackName, "rendered");
             console.log(`\nIf the stack renders (no cluster configured), the manifests are in ${path.relative(process.cwd(), rendered)}/`);
             break;
         }
         case "preview":
-            await stack.preview({ onOutput, configFile, diff: true, color: "never" });
+            await guard(() => stack.preview({ onOutput, configFile, diff: true, color: "never" }));
             break;
         case "destroy":
-            await stack.destroy({ onOutput, configFile, color: "never" });
+            await guard(() => stack.destroy({ onOutput, configFile, color: "never" }));
             break;
         case "outputs":
-            showOutputs(await stack.outputs());
+            showOutputs(await guard(() => stack.outputs()));
             break;
     }
 }

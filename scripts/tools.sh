@@ -73,7 +73,8 @@ build_kubernetes_provider() {
   if [[ ! -x $BIN/pulumi-resource-kubernetes && -x $plugin_dir/pulumi-resource-kubernetes ]]; then
     ln -sf "$plugin_dir/pulumi-resource-kubernetes" "$BIN/pulumi-resource-kubernetes"; log "using the installed plugin in $plugin_dir"; return
   fi
-  if [[ -x $BIN/pulumi-resource-kubernetes ]] && "$BIN/pulumi-resource-kubernetes" -version 2>/dev/null | grep -q "${KUBERNETES_PROVIDER_VERSION}"; then return; fi
+  # The provider binary has no version flag: a stamp written after a successful build says what it is.
+  if [[ -x $BIN/pulumi-resource-kubernetes && $(cat "$BIN/pulumi-resource-kubernetes.version" 2>/dev/null) == "${KUBERNETES_PROVIDER_VERSION}" ]]; then return; fi
   log "building the Kubernetes provider ${KUBERNETES_PROVIDER_VERSION} from github.com/pulumi/pulumi-kubernetes/provider/v4 (about 8 minutes cold)"
   local dir=$TOOLS/build/pulumi-kubernetes
   local module=github.com/pulumi/pulumi-kubernetes/provider/v4
@@ -102,6 +103,7 @@ GOMOD
   (cd "$dir" && step "${module}: go build ./cmd/pulumi-resource-kubernetes" \
     go build -trimpath -ldflags "-s -w -X ${module}/pkg/version.Version=${KUBERNETES_PROVIDER_VERSION}" \
       -o "$BIN/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes)
+  echo "${KUBERNETES_PROVIDER_VERSION}" >"$BIN/pulumi-resource-kubernetes.version"
 }
 
 fetch_istio_module() {
@@ -120,10 +122,24 @@ fetch_istio_module() {
 
 build_promtool() {
   if [[ -x $BIN/promtool ]] && "$BIN/promtool" --version 2>&1 | grep -q "version 3.10.0"; then return; fi
-  log "building promtool from github.com/prometheus/prometheus@${PROMETHEUS_MODULE_VERSION}"
-  step "github.com/prometheus/prometheus@${PROMETHEUS_MODULE_VERSION}: go install ./cmd/promtool" \
-    env GOBIN="$BIN" go install -trimpath -ldflags "-s -w -X github.com/prometheus/common/version.Version=3.10.0" \
-      "github.com/prometheus/prometheus/cmd/promtool@${PROMETHEUS_MODULE_VERSION}"
+  log "building promtool from github.com/prometheus/prometheus@${PROMETHEUS_MODULE_VERSION} (about 2 minutes cold)"
+  local dir=$TOOLS/build/promtool
+  local module=github.com/prometheus/prometheus
+  mkdir -p "$dir"
+  cat >"$dir/go.mod" <<GOMOD
+module local/promtool
+
+go 1.25
+
+require ${module} ${PROMETHEUS_MODULE_VERSION}
+
+// Repeated from prometheus's own go.mod: a replace only applies in the main module.
+replace cloud.google.com/go => cloud.google.com/go v0.123.0
+GOMOD
+  printf '//go:build tools\n\npackage tools\n\nimport _ "%s/cmd/promtool"\n' "$module" >"$dir/tools.go"
+  (cd "$dir" && step "${module}@${PROMETHEUS_MODULE_VERSION}: go mod tidy" go mod tidy)
+  (cd "$dir" && step "${module}@${PROMETHEUS_MODULE_VERSION}: go build ./cmd/promtool" \
+    go build -trimpath -ldflags "-s -w -X github.com/prometheus/common/version.Version=3.10.0" -o "$BIN/promtool" "${module}/cmd/promtool")
 }
 
 targets=("$@")
