@@ -2,9 +2,9 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { MODE_NAMES, type ModeName } from "../../components/app/spec";
-import { ensureTools, openStack, type Tools } from "../../scripts/engine";
+import { ensureTools, openStack, PROJECT_ROOT, type EngineStack, type Tools } from "../../scripts/engine";
 
 /**
  * The real Pulumi engine and Kubernetes provider (built by scripts/tools.sh), driven through the
@@ -47,10 +47,12 @@ describe("the real engine (render mode)", function () {
 
     after(function () {
         fs.rmSync(stateRoot, { recursive: true, force: true });
+        // Scratch stacks must not leave stack files in the project.
+        assert.deepEqual(fs.readdirSync(PROJECT_ROOT).filter((file) => /^Pulumi\.it-.*\.yaml$/.test(file)), []);
     });
 
     /** A stack in its own backend and render directory, so every test starts from a clean state. */
-    async function scratchStack(name: string, configFrom: string, overrides: Record<string, unknown> = {}): Promise<{ stack: Stack; configFile: string; renderDir: string }> {
+    async function scratchStack(name: string, configFrom: string, overrides: Record<string, unknown> = {}): Promise<EngineStack & { renderDir: string }> {
         const stateDir = path.join(stateRoot, name);
         const renderDir = path.join(stateDir, "rendered");
         const opened = await openStack(name, tools, {
@@ -63,9 +65,9 @@ describe("the real engine (render mode)", function () {
 
     for (const stackName of ["dev", "staging", "prod"]) {
         it(`${stackName}: up creates everything, a second up changes nothing, destroy removes it all`, async function () {
-            const { stack, configFile, renderDir } = await scratchStack(`it-${stackName}`, stackName);
+            const { stack, configFile, renderDir, guard } = await scratchStack(`it-${stackName}`, stackName);
             const first = collector();
-            const up = await stack.up({ configFile, onEvent: first.onEvent });
+            const up = await guard(() => stack.up({ configFile, onEvent: first.onEvent }));
             assert.equal(up.summary.result, "succeeded");
             const creates = first.steps.filter((step) => step.op === "create");
             assert.ok(creates.some((step) => step.type === "kubernetes:apps/v1:StatefulSet"), "the MySQL StatefulSet is created");
@@ -73,12 +75,12 @@ describe("the real engine (render mode)", function () {
             assert.ok(fs.readdirSync(renderDir).length > 0, "the provider rendered manifests");
 
             const second = collector();
-            const again = await stack.up({ configFile, onEvent: second.onEvent });
+            const again = await guard(() => stack.up({ configFile, onEvent: second.onEvent }));
             assert.deepEqual(second.steps.filter((step) => step.op !== "same").map((step) => `${step.op} ${step.urn}`), [], "no perpetual diff");
             assert.deepEqual(Object.keys(again.summary.resourceChanges ?? {}), ["same"]);
 
-            await stack.destroy({ configFile });
-            const state = await stack.exportStack();
+            await guard(() => stack.destroy({ configFile }));
+            const state = await guard(() => stack.exportStack());
             assert.deepEqual(state.deployment.resources ?? [], []);
         });
     }
@@ -91,12 +93,12 @@ describe("the real engine (render mode)", function () {
         for (const from of MODE_NAMES) {
             it(`from ${from} to every other mode: Deployments, StatefulSets and Services only stay or update`, async function () {
                 const name = `it-switch-${from}`;
-                const { stack, configFile } = await scratchStack(name, "prod", { ...base, "pluggable-mesh:mode": from });
-                await stack.up({ configFile });
+                const { stack, configFile, guard } = await scratchStack(name, "prod", { ...base, "pluggable-mesh:mode": from });
+                await guard(() => stack.up({ configFile }));
                 for (const to of MODE_NAMES.filter((mode): mode is ModeName => mode !== from)) {
                     const switched = await scratchStack(name, "prod", { ...base, "pluggable-mesh:mode": to });
                     const events = collector();
-                    await switched.stack.preview({ configFile: switched.configFile, onEvent: events.onEvent });
+                    await switched.guard(() => switched.stack.preview({ configFile: switched.configFile, onEvent: events.onEvent }));
                     const protectedSteps = events.steps.filter((step) => PROTECTED_TYPES.has(step.type));
                     assert.ok(protectedSteps.some((step) => step.op === "update"), `${from} → ${to}: pod templates change`);
                     assert.deepEqual(
@@ -110,11 +112,11 @@ describe("the real engine (render mode)", function () {
     });
 
     it("a bad stack config fails preview and up with our message, and the state holds none of our resources", async function () {
-        const { stack, configFile } = await scratchStack("it-bad", "dev", { "pluggable-mesh:mode": "consul" });
+        const { stack, configFile, guard } = await scratchStack("it-bad", "dev", { "pluggable-mesh:mode": "consul" });
         for (const operation of ["preview", "up"] as const) {
             const output: string[] = [];
             const onOutput = (line: string) => output.push(line);
-            const run = operation === "preview" ? stack.preview({ configFile, onOutput }) : stack.up({ configFile, onOutput });
+            const run = guard<unknown>(() => (operation === "preview" ? stack.preview({ configFile, onOutput }) : stack.up({ configFile, onOutput })));
             await assert.rejects(run, (error: Error) => {
                 const text = `${error.message}\n${output.join("")}`;
                 assert.match(text, /pluggable-mesh:mode: "consul" is not a mode; use one of native, envoy, istio, linkerd/);
@@ -122,7 +124,7 @@ describe("the real engine (render mode)", function () {
                 return true;
             });
         }
-        const state = await stack.exportStack();
+        const state = await guard(() => stack.exportStack());
         const ours = (state.deployment.resources ?? []).filter((resource: { type: string }) => !resource.type.startsWith("pulumi:"));
         assert.deepEqual(ours, []);
     });
