@@ -77,8 +77,15 @@ export function clusterConfigured(): boolean {
  * Keys the stack sets itself always win. Written to a file passed with `--config-file`, so the
  * stack file is never edited.
  */
-export function embeddedConfigFile(stack: string, tools: Tools, stateDir: string, overrides: Record<string, unknown> = {}, configFrom: string = stack): string {
-    const stackFile = path.join(PROJECT_ROOT, `Pulumi.${configFrom}.yaml`);
+export function embeddedConfigFile(
+    stack: string,
+    tools: Tools,
+    stateDir: string,
+    overrides: Record<string, unknown> = {},
+    configFrom: string = stack,
+    root: string = PROJECT_ROOT,
+): string {
+    const stackFile = path.join(root, `Pulumi.${configFrom}.yaml`);
     const document = (parseYaml(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown>; encryptionsalt?: string };
     const salt = readSalt(stateDir, stack);
     if (document.encryptionsalt === undefined && salt !== undefined) document.encryptionsalt = salt;
@@ -111,8 +118,8 @@ function readSalt(stateDir: string, stack: string): string | undefined {
  * belongs to whoever's passphrase made it, so it is moved next to the backend's state and merged
  * into the config file each run, and the committed stack file stays as it was.
  */
-async function keepStackFileClean<T>(stack: string, stateDir: string, create: () => Promise<T>): Promise<T> {
-    const stackFile = path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`);
+async function keepStackFileClean<T>(stack: string, stateDir: string, root: string, create: () => Promise<T>): Promise<T> {
+    const stackFile = path.join(root, `Pulumi.${stack}.yaml`);
     const before = fs.existsSync(stackFile) ? fs.readFileSync(stackFile, "utf8") : undefined;
     const result = await create();
     const after = fs.existsSync(stackFile) ? fs.readFileSync(stackFile, "utf8") : undefined;
@@ -143,20 +150,33 @@ export interface OpenOptions {
     overrides?: Record<string, unknown>;
     /** The stack file to take config from. @default the stack's own `Pulumi.<stack>.yaml` */
     configFrom?: string;
+    /**
+     * Project directory whose `program.ts` and stack files are used (for example a worktree of
+     * another revision). @default this project
+     */
+    root?: string;
+}
+
+/** The program of a project directory: this one's, or another checkout's (loaded through tsx). */
+function programOf(root: string): (projectRoot: string) => Record<string, any> {
+    if (path.resolve(root) === PROJECT_ROOT) return (projectRoot) => ({ ...pluggableMesh(projectRoot) });
+    return (require(path.join(root, "program.ts")) as { pluggableMesh: (projectRoot: string) => Record<string, any> }).pluggableMesh;
 }
 
 export async function openStack(stackName: string, tools: Tools, options: OpenOptions = {}): Promise<EngineStack> {
+    const root = path.resolve(options.root ?? PROJECT_ROOT);
     const stateDir = options.stateDir ?? path.join(PROJECT_ROOT, ".pulumi-state");
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(tools.binDir), skipVersionCheck: true });
-    const stack = await keepStackFileClean(stackName, stateDir, () =>
+    const program = programOf(root);
+    const stack = await keepStackFileClean(stackName, stateDir, root, () =>
         LocalWorkspace.createOrSelectStack(
-            { projectName: PROJECT, stackName, program: async () => pluggableMesh(PROJECT_ROOT) },
-            { workDir: PROJECT_ROOT, pulumiCommand, envVars: engineEnvironment(tools, stateDir) },
+            { projectName: PROJECT, stackName, program: async () => program(root) },
+            { workDir: root, pulumiCommand, envVars: engineEnvironment(tools, stateDir) },
         ),
     );
     return {
         stack,
-        configFile: embeddedConfigFile(stackName, tools, stateDir, options.overrides, options.configFrom),
-        guard: (operation) => keepStackFileClean(stackName, stateDir, operation),
+        configFile: embeddedConfigFile(stackName, tools, stateDir, options.overrides, options.configFrom, root),
+        guard: (operation) => keepStackFileClean(stackName, stateDir, root, operation),
     };
 }
