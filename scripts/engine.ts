@@ -37,7 +37,8 @@ export function ensureTools(): Tools {
     return { pulumiBin: values.PULUMI_BIN!, providerBin: values.PULUMI_KUBERNETES_PROVIDER!, istioCharts: values.ISTIO_CHARTS!, binDir: values.TOOLS_BIN! };
 }
 
-function loggedInToPulumiCloud(): boolean {
+/** Whether the user ran `pulumi login` (to Pulumi Cloud or any backend). */
+export function loggedIn(): boolean {
     try {
         const credentials = JSON.parse(fs.readFileSync(path.join(os.homedir(), ".pulumi", "credentials.json"), "utf8")) as { current?: string };
         return typeof credentials.current === "string" && credentials.current.length > 0;
@@ -56,7 +57,7 @@ export function engineEnvironment(tools: Tools, stateDir: string): Record<string
         // The provider binary is found on PATH as an ambient plugin.
         PATH: `${tools.binDir}${path.delimiter}${process.env.PATH ?? ""}`,
     };
-    if (!process.env.PULUMI_BACKEND_URL && !loggedInToPulumiCloud()) {
+    if (!process.env.PULUMI_BACKEND_URL && !loggedIn()) {
         fs.mkdirSync(stateDir, { recursive: true });
         env.PULUMI_BACKEND_URL = `file://${stateDir}`;
     }

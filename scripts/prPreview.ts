@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { parse as parseYaml } from "yaml";
-import { ensureTools, openStack, PROJECT_ROOT, type EngineStack, type Tools } from "./engine";
+import { ensureTools, loggedIn, openStack, PROJECT_ROOT, type EngineStack, type Tools } from "./engine";
 
 /**
  * `npm run pr-preview -- --base <git ref> [--allow-blocking] [--out <file>]`
@@ -169,9 +169,9 @@ function renderOverrides(scratch: string, stack: string): Record<string, unknown
     return { "pluggable-mesh:kubernetes": { renderYamlToDirectory: path.join(scratch, "rendered", stack) } };
 }
 
+/** The stack in the team's backend (PULUMI_BACKEND_URL or a `pulumi login`), when it is deployed there. */
 async function teamStack(stack: string, tools: Tools): Promise<EngineStack | undefined> {
-    const teamBackend = Boolean(process.env.PULUMI_BACKEND_URL) || fs.existsSync(path.join(os.homedir(), ".pulumi", "credentials.json"));
-    if (!teamBackend) return undefined;
+    if (!process.env.PULUMI_BACKEND_URL && !loggedIn()) return undefined;
     try {
         const opened = await openStack(stack, tools, { stateDir: path.join(PROJECT_ROOT, ".pulumi-state") });
         const exported = await opened.guard(() => opened.stack.exportStack());
@@ -224,7 +224,15 @@ function escapeCell(text: string): string {
     return text.replace(/\|/g, "\\|");
 }
 
-/** The Markdown document: blocking changes first, then per stack counts, a table, fields and the full diff. */
+/** A pull-request comment holds at most 65,536 characters; the diffs share what the tables leave. */
+const DIFF_BUDGET = 45_000;
+
+function clip(text: string, limit: number, stack: string): string {
+    if (text.length <= limit) return text;
+    return `${text.slice(0, limit)}\n... (${text.length - limit} more characters of ${stack}'s diff: the whole diff is in the job log)`;
+}
+
+/** The Markdown document: blocking changes first, then per stack counts, a table, fields and the diff. */
 export function renderReport(base: string, reports: readonly StackReport[], allowed: boolean): string {
     const lines = [`## Pulumi preview against \`${base}\``, ""];
     if (reports.length === 0) {
@@ -260,7 +268,8 @@ export function renderReport(base: string, reports: readonly StackReport[], allo
             }
             lines.push("");
         }
-        lines.push("<details><summary>Full <code>pulumi preview --diff</code></summary>", "", "```diff", report.diffText.trim(), "```", "", "</details>", "");
+        const budget = Math.floor(DIFF_BUDGET / reports.length);
+        lines.push("<details><summary>Full <code>pulumi preview --diff</code></summary>", "", "```diff", clip(report.diffText.trim(), budget, report.stack), "```", "", "</details>", "");
     }
     return `${lines.join("\n")}\n`;
 }
@@ -288,7 +297,7 @@ export async function prPreview(base: string, allowBlocking: boolean): Promise<P
                 checkout = path.join(scratch, "worktree");
                 git(["worktree", "add", "--detach", checkout, mergeBase]);
                 // The base revision runs with this checkout's packages: one Pulumi SDK in the process.
-                fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(checkout, "node_modules"), "dir");
+                if (!fs.existsSync(path.join(checkout, "node_modules"))) fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(checkout, "node_modules"), "dir");
             }
             return checkout;
         };
@@ -304,14 +313,16 @@ export async function prPreview(base: string, allowBlocking: boolean): Promise<P
 }
 
 async function main(): Promise<void> {
-    const { values } = parseArgs({ options: { base: { type: "string" }, out: { type: "string" }, "allow-blocking": { type: "boolean", default: false } } });
+    const { values } = parseArgs({ options: { base: { type: "string" }, out: { type: "string" }, json: { type: "string" }, "allow-blocking": { type: "boolean", default: false } } });
     if (!values.base) throw new Error("--base <git ref> is required (the branch the change will merge into, e.g. origin/main)");
     const allowed = values["allow-blocking"]! || process.env.PR_PREVIEW_ALLOW_BLOCKING === "true";
     const result = await prPreview(values.base, allowed);
     const out = path.resolve(values.out ?? path.join(PROJECT_ROOT, "out", "pr-preview.md"));
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, result.markdown);
+    if (values.json) fs.writeFileSync(path.resolve(values.json), `${JSON.stringify({ reports: result.reports.map(({ diffText: _diffText, ...report }) => report), blocking: result.blocking, failed: result.failed }, null, 2)}\n`);
     process.stdout.write(result.markdown);
+    for (const report of result.reports) console.error(`--- full diff of ${report.stack}\n${report.diffText}`);
     console.error(`pr-preview: ${result.reports.length} stack(s) previewed, ${result.blocking} blocking change(s)${allowed ? " (allowed)" : ""}, ${result.failed} failed; report in ${out}`);
     if (result.failed > 0 || (result.blocking > 0 && !allowed)) process.exitCode = 1;
 }
