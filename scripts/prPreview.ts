@@ -229,7 +229,7 @@ const DIFF_BUDGET = 45_000;
 
 function clip(text: string, limit: number, stack: string): string {
     if (text.length <= limit) return text;
-    return `${text.slice(0, limit)}\n... (${text.length - limit} more characters of ${stack}'s diff: the whole diff is in the job log)`;
+    return `${text.slice(0, limit)}\n... (${text.length - limit} more characters: the whole diff is in pr-preview-${stack}.diff beside this report)`;
 }
 
 /** The Markdown document: blocking changes first, then per stack counts, a table, fields and the diff. */
@@ -320,9 +320,9 @@ async function main(): Promise<void> {
     const out = path.resolve(values.out ?? path.join(PROJECT_ROOT, "out", "pr-preview.md"));
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, result.markdown);
+    for (const report of result.reports) fs.writeFileSync(path.join(path.dirname(out), `pr-preview-${report.stack}.diff`), report.diffText);
     if (values.json) fs.writeFileSync(path.resolve(values.json), `${JSON.stringify({ reports: result.reports.map(({ diffText: _diffText, ...report }) => report), blocking: result.blocking, failed: result.failed }, null, 2)}\n`);
     process.stdout.write(result.markdown);
-    for (const report of result.reports) console.error(`--- full diff of ${report.stack}\n${report.diffText}`);
     console.error(`pr-preview: ${result.reports.length} stack(s) previewed, ${result.blocking} blocking change(s)${allowed ? " (allowed)" : ""}, ${result.failed} failed; report in ${out}`);
     if (result.failed > 0 || (result.blocking > 0 && !allowed)) process.exitCode = 1;
 }
