@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds (or finds) the pinned Pulumi CLI and Kubernetes provider, and fetches the pinned Istio
-# module for its charts. Everything goes to a cache outside the clone; nothing here is committed.
+# module for its charts; on request, the local cluster's pieces (kube-apiserver,
+# kube-controller-manager, kube-scheduler, etcd, kwok) for scripts/cluster.ts.
+# Everything goes to a cache outside the clone; nothing here is committed.
 #
-#   scripts/tools.sh [targets]  build what is missing (all, or some of: cli provider istio promtool),
+#   scripts/tools.sh [targets]  build what is missing (all, or some of: cli provider istio promtool
+#                               istioctl kube-score actionlint kubernetes etcd kwok; `cluster` = the last three, not part of all),
 #                               then print the tool paths as shell variables
 #   PLUGGABLE_MESH_TOOLS=/dir   cache directory (default: ${XDG_CACHE_HOME:-~/.cache}/pluggable-mesh/tools)
 #
@@ -18,6 +21,13 @@ KUBERNETES_PROVIDER_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199
 ISTIO_MODULE_VERSION=v0.0.0-20260827124520-eed52ebb66ad
 # Prometheus 3.10.0 (its Go module numbers 3.x releases v0.3xx); Debian's promtool is built without Kubernetes discovery.
 PROMETHEUS_MODULE_VERSION=v0.310.0
+# Kubernetes control plane built from k8s.io/kubernetes; its staging modules are served as v0.<minor>.<patch>.
+KUBERNETES_VERSION=1.34.12
+ETCD_VERSION=3.6.16
+KWOK_VERSION=0.8.0
+# Third-party validators run on every render (scripts/validate.ts); istioctl comes from ISTIO_MODULE_VERSION.
+KUBE_SCORE_VERSION=1.20.0
+ACTIONLINT_VERSION=1.7.12
 
 TOOLS=${PLUGGABLE_MESH_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/pluggable-mesh/tools}
 BIN=$TOOLS/bin
@@ -41,10 +51,11 @@ step() {
 build_pulumi_cli() {
   local existing
   existing=$(command -v pulumi 2>/dev/null || true)
-  if [[ -n $existing && $existing != "$BIN/pulumi" ]] && "$existing" version 2>/dev/null | grep -qx "v${PULUMI_VERSION}"; then
+  if [[ -n $existing && $existing != "$BIN/pulumi" && $("$existing" version 2>/dev/null) == "v${PULUMI_VERSION}" ]]; then
     ln -sf "$existing" "$BIN/pulumi"; log "using $existing (v${PULUMI_VERSION})"; return
   fi
-  if [[ -x $BIN/pulumi ]] && "$BIN/pulumi" version 2>/dev/null | grep -qx "v${PULUMI_VERSION}"; then return; fi
+  # Version checks capture the output first: `grep -q` closing a pipe early fails it under pipefail.
+  if [[ -x $BIN/pulumi && $("$BIN/pulumi" version 2>/dev/null) == "v${PULUMI_VERSION}" ]]; then return; fi
   log "building the Pulumi CLI v${PULUMI_VERSION} from github.com/pulumi/pulumi/pkg/v3 (about 5 minutes cold)"
   local dir=$TOOLS/build/pulumi-cli
   mkdir -p "$dir"
@@ -121,7 +132,7 @@ fetch_istio_module() {
 }
 
 build_promtool() {
-  if [[ -x $BIN/promtool ]] && "$BIN/promtool" --version 2>&1 | grep -q "version 3.10.0"; then return; fi
+  if [[ -x $BIN/promtool && $("$BIN/promtool" --version 2>&1) == *"version 3.10.0"* ]]; then return; fi
   log "building promtool from github.com/prometheus/prometheus@${PROMETHEUS_MODULE_VERSION} (about 2 minutes cold)"
   local dir=$TOOLS/build/promtool
   local module=github.com/prometheus/prometheus
@@ -142,16 +153,154 @@ GOMOD
     go build -trimpath -ldflags "-s -w -X github.com/prometheus/common/version.Version=3.10.0" -o "$BIN/promtool" "${module}/cmd/promtool")
 }
 
+build_kubernetes() {
+  local version=v${KUBERNETES_VERSION}
+  local staging_version=v0.${KUBERNETES_VERSION#*.}
+  local components=(kube-apiserver kube-controller-manager kube-scheduler)
+  local component missing=
+  for component in "${components[@]}"; do
+    if ! [[ -x $BIN/$component && $("$BIN/$component" --version 2>/dev/null) == "Kubernetes ${version}" ]]; then missing=1; fi
+  done
+  [[ -z $missing ]] && return
+  log "building kube-apiserver, kube-controller-manager and kube-scheduler ${version} from k8s.io/kubernetes (about 10 minutes cold)"
+  local dir=$TOOLS/build/kubernetes
+  rm -rf "$dir" && mkdir -p "$dir"
+  printf 'module local/kubernetes\n\ngo 1.25\n' >"$dir/go.mod"
+  (cd "$dir" && step "k8s.io/kubernetes@${version}: go mod download" go mod download "k8s.io/kubernetes@${version}")
+  local gomod
+  gomod=$(cd "$dir" && go mod download -json "k8s.io/kubernetes@${version}" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+  [[ -f $gomod ]] || fail "k8s.io/kubernetes@${version}: go.mod not found after download"
+  # k8s.io/kubernetes replaces its staging modules with ./staging/..., which a module zip does not
+  # have; replace each with the published module of the same release. Take the list from its go.mod.
+  local staging
+  staging=$(awk '/^replace \(/{r=1; next} r && /^\)/{r=0} r && $2=="=>" && $3 ~ /^\.\/staging\// {print $1}' "$gomod")
+  [[ -n $staging ]] || fail "k8s.io/kubernetes@${version}: no staging replace block found in $gomod"
+  local module replaces=""
+  for module in $staging; do
+    # A few sample modules are not published for every release; the commands built here do not use them.
+    if (cd "$dir" && go mod download "${module}@${staging_version}" >/dev/null 2>&1); then
+      replaces+=$(printf '\t%s => %s %s' "$module" "$module" "$staging_version")$'\n'
+    else
+      log "${module}@${staging_version} is not served; leaving it out of the replace block"
+    fi
+  done
+  {
+    printf '\nrequire k8s.io/kubernetes %s\n\n' "$version"
+    printf '// k8s.io/kubernetes points these at ./staging/src/..., which its module zip lacks.\nreplace (\n%s)\n' "$replaces"
+  } >>"$dir/go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport (\n' >"$dir/tools.go"
+  for component in "${components[@]}"; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$component" >>"$dir/tools.go"; done
+  printf ')\n' >>"$dir/tools.go"
+  (cd "$dir" && step "k8s.io/kubernetes@${version}: go mod tidy" go mod tidy)
+  local minor=${KUBERNETES_VERSION#*.}; minor=${minor%%.*}
+  local major=${KUBERNETES_VERSION%%.*}
+  local stamp="" pkg
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    stamp+=" -X ${pkg}.gitVersion=${version} -X ${pkg}.gitMajor=${major} -X ${pkg}.gitMinor=${minor} -X ${pkg}.gitTreeState=clean"
+  done
+  mkdir -p "$dir/bin"
+  (cd "$dir" && step "k8s.io/kubernetes@${version}: go build ${components[*]}" \
+    go build -trimpath -ldflags "-s -w${stamp}" -o "$dir/bin/" "${components[@]/#/k8s.io/kubernetes/cmd/}")
+  for component in "${components[@]}"; do mv -f "$dir/bin/$component" "$BIN/$component"; done
+}
+
+build_etcd() {
+  # Built rather than taken from Debian: etcd-server there is 3.4.23, older than the 3.4.31/3.5.13
+  # the API server wants for watch progress notifications; without them it turns off
+  # RequestWatchProgress, and clients with client-go 1.35+ (kwok, istiod) fail their watch-list
+  # requests and see changes only on relists, seconds late.
+  # (Output captured first: `grep -q` closing the pipe early would fail it under pipefail.)
+  if [[ -x $BIN/etcd && ! -L $BIN/etcd && $("$BIN/etcd" --version 2>/dev/null) == *"etcd Version: ${ETCD_VERSION}"* ]]; then return; fi
+  log "building etcd v${ETCD_VERSION} from go.etcd.io/etcd/server/v3 (about 2 minutes cold)"
+  local dir=$TOOLS/build/etcd
+  local module=go.etcd.io/etcd/server/v3
+  rm -rf "$dir" && mkdir -p "$dir"
+  printf 'module local/etcd\n\ngo 1.25\n' >"$dir/go.mod"
+  (cd "$dir" && step "${module}@v${ETCD_VERSION}: go mod download" go mod download "${module}@v${ETCD_VERSION}")
+  local gomod
+  gomod=$(cd "$dir" && go mod download -json "${module}@v${ETCD_VERSION}" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+  [[ -f $gomod ]] || fail "${module}@v${ETCD_VERSION}: go.mod not found after download"
+  # server/v3 points its sibling modules at ../api, ../client/... in the repository; use the
+  # published modules of the same release instead. Take the list from its go.mod.
+  local siblings replaces="" sibling
+  siblings=$(awk '/^replace \(/{r=1; next} r && /^\)/{r=0} r && $2=="=>" && $3 ~ /^\.\.\// {print $1}' "$gomod")
+  [[ -n $siblings ]] || fail "${module}@v${ETCD_VERSION}: no replace block found in $gomod"
+  for sibling in $siblings; do replaces+=$(printf '\t%s => %s v%s' "$sibling" "$sibling" "$ETCD_VERSION")$'\n'; done
+  printf '\nrequire %s v%s\n\nreplace (\n%s)\n' "$module" "$ETCD_VERSION" "$replaces" >>"$dir/go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$module" >"$dir/tools.go"
+  (cd "$dir" && step "${module}@v${ETCD_VERSION}: go mod tidy" go mod tidy)
+  rm -f "$BIN/etcd"
+  (cd "$dir" && step "${module}@v${ETCD_VERSION}: go build" go build -trimpath -ldflags "-s -w" -o "$BIN/etcd" "$module")
+}
+
+build_kwok() {
+  local stages=$TOOLS/kwok-${KWOK_VERSION}/stages.yaml
+  if [[ -x $BIN/kwok && -s $stages && $("$BIN/kwok" --version 2>/dev/null) == "kwok version v${KWOK_VERSION} "* ]]; then return; fi
+  log "building kwok v${KWOK_VERSION} from sigs.k8s.io/kwok (about 2 minutes cold)"
+  step "sigs.k8s.io/kwok@v${KWOK_VERSION}: go install ./cmd/kwok" \
+    env GOBIN="$BIN" go install -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION}" \
+      "sigs.k8s.io/kwok/cmd/kwok@v${KWOK_VERSION}"
+  # kwok runs no stages unless given some: take the upstream node and pod stages of the same release
+  # (what kwokctl uses by default) from the module, so fake nodes turn Ready and pods Running/Ready.
+  local dir=$TOOLS/build/kwok-module source
+  mkdir -p "$dir" && printf 'module local/kwok-stages\n\ngo 1.24\n' >"$dir/go.mod"
+  source=$(cd "$dir" && go mod download -json "sigs.k8s.io/kwok@v${KWOK_VERSION}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [[ -d $source/kustomize/stage ]] || fail "sigs.k8s.io/kwok@v${KWOK_VERSION}: kustomize/stage not found in the module"
+  mkdir -p "${stages%/*}"
+  local file first=1
+  for file in "$source"/kustomize/stage/node/fast/*.yaml "$source"/kustomize/stage/node/heartbeat-with-lease/*.yaml "$source"/kustomize/stage/pod/fast/*.yaml; do
+    [[ ${file##*/} == kustomization.yaml ]] && continue
+    (( first )) || echo '---'
+    first=0
+    cat "$file"
+  done >"$stages.tmp"
+  mv -f "$stages.tmp" "$stages"
+}
+
+build_istioctl() {
+  # The module version doubles as the stamp: there is no release tag behind this pseudo-version.
+  local stamp=$TOOLS/istioctl.version
+  if [[ -x $BIN/istioctl && $(cat "$stamp" 2>/dev/null) == "${ISTIO_MODULE_VERSION}" ]]; then return; fi
+  log "building istioctl from istio.io/istio@${ISTIO_MODULE_VERSION} (about 4 minutes cold)"
+  step "istio.io/istio@${ISTIO_MODULE_VERSION}: go install ./istioctl/cmd/istioctl" \
+    env GOBIN="$BIN" go install -trimpath -ldflags "-s -w -X istio.io/istio/pkg/version.buildVersion=${ISTIO_MODULE_VERSION} -X istio.io/istio/pkg/version.buildStatus=Clean" \
+      "istio.io/istio/istioctl/cmd/istioctl@${ISTIO_MODULE_VERSION}"
+  echo "${ISTIO_MODULE_VERSION}" >"$stamp"
+}
+
+build_kube_score() {
+  if [[ -x $BIN/kube-score && $("$BIN/kube-score" version 2>/dev/null) == *"version: ${KUBE_SCORE_VERSION}"* ]]; then return; fi
+  log "building kube-score v${KUBE_SCORE_VERSION} from github.com/zegl/kube-score (about 30 seconds cold)"
+  step "github.com/zegl/kube-score@v${KUBE_SCORE_VERSION}: go install ./cmd/kube-score" \
+    env GOBIN="$BIN" go install -trimpath -ldflags "-s -w -X main.version=${KUBE_SCORE_VERSION}" \
+      "github.com/zegl/kube-score/cmd/kube-score@v${KUBE_SCORE_VERSION}"
+}
+
+build_actionlint() {
+  if [[ -x $BIN/actionlint && $("$BIN/actionlint" -version 2>/dev/null) == *"${ACTIONLINT_VERSION}"* ]]; then return; fi
+  log "building actionlint v${ACTIONLINT_VERSION} from github.com/rhysd/actionlint"
+  step "github.com/rhysd/actionlint@v${ACTIONLINT_VERSION}: go install ./cmd/actionlint" \
+    env GOBIN="$BIN" go install -trimpath -ldflags "-s -w -X github.com/rhysd/actionlint.version=${ACTIONLINT_VERSION}" \
+      "github.com/rhysd/actionlint/cmd/actionlint@v${ACTIONLINT_VERSION}"
+}
+
 targets=("$@")
 (( ${#targets[@]} > 0 )) || targets=(all)
 for target in "${targets[@]}"; do
   case "$target" in
-    all) build_pulumi_cli; build_kubernetes_provider; fetch_istio_module; build_promtool ;;
+    all) build_pulumi_cli; build_kubernetes_provider; fetch_istio_module; build_promtool; build_istioctl; build_kube_score; build_actionlint ;;
     cli) build_pulumi_cli ;;
     provider) build_kubernetes_provider ;;
     istio) fetch_istio_module ;;
     promtool) build_promtool ;;
-    *) fail "unknown target ${target}; use all, cli, provider, istio or promtool" ;;
+    istioctl) build_istioctl ;;
+    kube-score) build_kube_score ;;
+    actionlint) build_actionlint ;;
+    kubernetes) build_kubernetes ;;
+    etcd) build_etcd ;;
+    kwok) build_kwok ;;
+    cluster) build_kubernetes; build_etcd; build_kwok ;;
+    *) fail "unknown target ${target}; use all, cli, provider, istio, promtool, istioctl, kube-score, actionlint, kubernetes, etcd, kwok or cluster" ;;
   esac
 done
 
@@ -159,4 +308,13 @@ echo "PULUMI_BIN=$BIN/pulumi"
 echo "PULUMI_KUBERNETES_PROVIDER=$BIN/pulumi-resource-kubernetes"
 echo "ISTIO_CHARTS=$TOOLS/istio/manifests/charts"
 echo "PROMTOOL=$BIN/promtool"
+echo "ISTIOCTL=$BIN/istioctl"
+echo "KUBE_SCORE=$BIN/kube-score"
+echo "ACTIONLINT=$BIN/actionlint"
+echo "KUBE_APISERVER=$BIN/kube-apiserver"
+echo "KUBE_CONTROLLER_MANAGER=$BIN/kube-controller-manager"
+echo "KUBE_SCHEDULER=$BIN/kube-scheduler"
+echo "ETCD=$BIN/etcd"
+echo "KWOK=$BIN/kwok"
+echo "KWOK_STAGES=$TOOLS/kwok-${KWOK_VERSION}/stages.yaml"
 echo "TOOLS_BIN=$BIN"

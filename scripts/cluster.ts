@@ -1,0 +1,775 @@
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as https from "node:https";
+import * as http from "node:http";
+import * as net from "node:net";
+import * as path from "node:path";
+
+/**
+ * An embedded local Kubernetes cluster made of real upstream components, all on 127.0.0.1:
+ * etcd, kube-apiserver, kube-controller-manager, kube-scheduler (built by scripts/tools.sh from
+ * the pinned k8s.io/kubernetes) and kwok, which plays the kubelet for a few fake Nodes so that
+ * pods get scheduled and become Running/Ready. No containers run; no image is pulled.
+ *
+ *   tsx scripts/cluster.ts start [--foreground]   start (or report the running one); in the
+ *                                                  foreground, Ctrl-C / SIGTERM stops it
+ *   tsx scripts/cluster.ts stop                    stop by the recorded PIDs and clean up (idempotent)
+ *   tsx scripts/cluster.ts status                  each component's PID and state (exit 3: not running)
+ *   tsx scripts/cluster.ts kubeconfig              print the kubeconfig's path
+ *
+ * Everything lives under one directory: $PLUGGABLE_MESH_CLUSTER_DIR, or `.cluster` in the
+ * project (git-ignored). Logs stay in `<dir>/logs` after a stop; the rest is removed.
+ *
+ * Volume claims bind against a static pool of hostPath PersistentVolumes of the default
+ * StorageClass `standard` (`volumeBindingMode: Immediate`, no provisioner): the controller
+ * manager's PV binder binds them, nothing is mounted. Released volumes are not reused.
+ */
+
+export const PROJECT_ROOT = path.resolve(__dirname, "..");
+export const DEFAULT_CLUSTER_DIR = process.env.PLUGGABLE_MESH_CLUSTER_DIR || path.join(PROJECT_ROOT, ".cluster");
+
+/** The components in start order; they stop in reverse. */
+export const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+/** Fake nodes are those kwok manages: it selects them by this annotation. */
+export const KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node";
+export const STORAGE_CLASS = "standard";
+
+export interface ClusterOptions {
+    /** Data directory (default: $PLUGGABLE_MESH_CLUSTER_DIR or <project>/.cluster). */
+    dir?: string;
+    /** How many fake Nodes (default 2). */
+    nodes?: number;
+    /** Sizes of the static PersistentVolume pool (default: 8 × 10Gi and 4 × 100Gi). */
+    volumes?: string[];
+    /** Per-component readiness timeout (default 90 s; the whole start takes longer). */
+    timeoutMs?: number;
+    /** Progress messages (default: stderr). */
+    log?: (message: string) => void;
+    /**
+     * Leave the processes running after this process exits (the CLI's `start`); `stop` ends them.
+     * Otherwise (the default, for tests) they are stopped when this process exits or is
+     * interrupted, even if `stop()` is never called.
+     */
+    detach?: boolean;
+}
+
+export interface Cluster {
+    dir: string;
+    /** Path of an admin kubeconfig for the cluster. */
+    kubeconfig: string;
+    /** https://127.0.0.1:<port> */
+    server: string;
+    /** The components' PIDs, as recorded in `<dir>/pids`. */
+    pids: Record<Component, number>;
+    stop(): Promise<void>;
+}
+
+interface Tools {
+    etcd: string;
+    kubeApiserver: string;
+    kubeControllerManager: string;
+    kubeScheduler: string;
+    kwok: string;
+    kwokStages: string;
+}
+
+interface State {
+    server: string;
+    ports: Record<string, number>;
+    startedAt: string;
+}
+
+interface Layout {
+    dir: string;
+    pki: string;
+    logs: string;
+    pids: string;
+    etcdData: string;
+    kubeconfig: string;
+    componentKubeconfigs: string;
+    tokens: string;
+    state: string;
+    kwokHome: string;
+    volumes: string;
+}
+
+function layout(dir: string): Layout {
+    return {
+        dir,
+        pki: path.join(dir, "pki"),
+        logs: path.join(dir, "logs"),
+        pids: path.join(dir, "pids"),
+        etcdData: path.join(dir, "etcd"),
+        kubeconfig: path.join(dir, "kubeconfig"),
+        componentKubeconfigs: path.join(dir, "kubeconfigs"),
+        tokens: path.join(dir, "pki", "tokens.csv"),
+        state: path.join(dir, "state.json"),
+        kwokHome: path.join(dir, "kwok"),
+        volumes: path.join(dir, "volumes"),
+    };
+}
+
+const logFile = (l: Layout, component: Component): string => path.join(l.logs, `${component}.log`);
+const pidFile = (l: Layout, component: Component): string => path.join(l.pids, `${component}.pid`);
+
+/** Builds or finds the pinned control plane, etcd and kwok (scripts/tools.sh). */
+export function ensureClusterTools(): Tools {
+    const output = execFileSync("bash", [path.join(PROJECT_ROOT, "scripts", "tools.sh"), "kubernetes", "etcd", "kwok"], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "inherit"],
+    });
+    const values: Record<string, string> = {};
+    for (const line of output.split("\n")) {
+        const match = /^([A-Z_]+)=(.*)$/.exec(line);
+        if (match) values[match[1]!] = match[2]!;
+    }
+    const tools: Tools = {
+        etcd: values.ETCD!,
+        kubeApiserver: values.KUBE_APISERVER!,
+        kubeControllerManager: values.KUBE_CONTROLLER_MANAGER!,
+        kubeScheduler: values.KUBE_SCHEDULER!,
+        kwok: values.KWOK!,
+        kwokStages: values.KWOK_STAGES!,
+    };
+    for (const [name, file] of Object.entries(tools)) {
+        if (!file || !fs.existsSync(file)) throw new Error(`scripts/tools.sh did not provide ${name} (expected at ${file ?? "?"})`);
+    }
+    return tools;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+/** Whether a PID is a live (not zombie) process; on Linux also that it runs `binary`. */
+function alive(pid: number, binary?: string): boolean {
+    if (!Number.isInteger(pid) || pid <= 0) return false;
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+        if (state === "Z" || state === "X") return false;
+        if (binary) {
+            const argv0 = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] ?? "";
+            if (path.basename(argv0) !== binary) return false;
+        }
+        return true;
+    } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+        // No /proc (not Linux): ask the kernel.
+        try {
+            process.kill(pid, 0);
+            return true;
+        } catch {
+            return false;
+        }
+    }
+}
+
+const BINARY_NAMES: Record<Component, string> = {
+    etcd: "etcd",
+    "kube-apiserver": "kube-apiserver",
+    "kube-controller-manager": "kube-controller-manager",
+    "kube-scheduler": "kube-scheduler",
+    kwok: "kwok",
+};
+
+function readPid(l: Layout, component: Component): number | undefined {
+    try {
+        const pid = Number.parseInt(fs.readFileSync(pidFile(l, component), "utf8").trim(), 10);
+        return Number.isInteger(pid) ? pid : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** The recorded PIDs that still run their component (a reused PID running something else is not ours). */
+function livePids(l: Layout): Partial<Record<Component, number>> {
+    const result: Partial<Record<Component, number>> = {};
+    for (const component of COMPONENTS) {
+        const pid = readPid(l, component);
+        if (pid !== undefined && alive(pid, BINARY_NAMES[component])) result[component] = pid;
+    }
+    return result;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function tail(file: string, lines = 15): string {
+    try {
+        const text = fs.readFileSync(file, "utf8").trimEnd().split("\n");
+        return text.slice(-lines).map((line) => `    ${line}`).join("\n");
+    } catch {
+        return "    (no log)";
+    }
+}
+
+/** Stops the processes recorded in `dir` (SIGTERM, then SIGKILL after a grace period) and cleans up. Idempotent. */
+export async function stopCluster(dir: string = DEFAULT_CLUSTER_DIR, log: (message: string) => void = defaultLog): Promise<void> {
+    const l = layout(dir);
+    for (const component of [...COMPONENTS].reverse()) {
+        const pid = readPid(l, component);
+        if (pid !== undefined && alive(pid, BINARY_NAMES[component])) {
+            try {
+                process.kill(pid, "SIGTERM");
+            } catch {
+                // already gone
+            }
+            const deadline = Date.now() + 10_000;
+            while (alive(pid) && Date.now() < deadline) await sleep(50);
+            if (alive(pid)) {
+                log(`${component} (pid ${pid}) did not stop after SIGTERM; sending SIGKILL`);
+                try {
+                    process.kill(pid, "SIGKILL");
+                } catch {
+                    // already gone
+                }
+                while (alive(pid)) await sleep(50);
+            }
+        }
+        fs.rmSync(pidFile(l, component), { force: true });
+    }
+    // Logs stay for a post-mortem; everything else is this run's state.
+    for (const doomed of [l.pids, l.etcdData, l.pki, l.componentKubeconfigs, l.kubeconfig, l.state, l.kwokHome, l.volumes]) {
+        fs.rmSync(doomed, { recursive: true, force: true });
+    }
+}
+
+/** Synchronous last resort (process exit, signals): SIGTERM to every recorded live component. */
+function killSync(l: Layout): void {
+    for (const component of [...COMPONENTS].reverse()) {
+        const pid = readPid(l, component);
+        if (pid !== undefined && alive(pid, BINARY_NAMES[component])) {
+            try {
+                process.kill(pid, "SIGTERM");
+            } catch {
+                // already gone
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Certificates, tokens, kubeconfigs
+
+function openssl(args: string[], cwd: string): void {
+    try {
+        execFileSync("openssl", args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    } catch (error) {
+        const e = error as NodeJS.ErrnoException & { stderr?: Buffer };
+        if (e.code === "ENOENT") throw new Error("openssl is not installed; the local cluster needs it for its certificates (apt-get install openssl)");
+        throw new Error(`openssl ${args.join(" ")} failed: ${e.stderr?.toString() ?? e.message}`);
+    }
+}
+
+interface Credentials {
+    tokens: Record<"admin" | "controllerManager" | "scheduler" | "kwok", string>;
+    caPem: string;
+}
+
+function writePki(l: Layout): Credentials {
+    fs.mkdirSync(l.pki, { recursive: true, mode: 0o700 });
+    const days = "3650";
+    openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", days, "-subj", "/CN=pluggable-mesh-local-ca"], l.pki);
+    fs.writeFileSync(
+        path.join(l.pki, "apiserver.ext"),
+        [
+            "basicConstraints=CA:FALSE",
+            "keyUsage=critical,digitalSignature,keyEncipherment",
+            "extendedKeyUsage=serverAuth",
+            // The first address of --service-cluster-ip-range is the `kubernetes` Service's ClusterIP.
+            "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local",
+            "",
+        ].join("\n"),
+    );
+    openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "apiserver.key", "-out", "apiserver.csr", "-subj", "/CN=kube-apiserver"], l.pki);
+    openssl(["x509", "-req", "-in", "apiserver.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "apiserver.crt", "-days", days, "-extfile", "apiserver.ext"], l.pki);
+    // The API server's client certificate towards aggregated API servers; with the requestheader
+    // flags it also fills the CA bundle that the controller manager and scheduler look up.
+    fs.writeFileSync(path.join(l.pki, "front-proxy-client.ext"), "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n");
+    openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "front-proxy-client.key", "-out", "front-proxy-client.csr", "-subj", "/CN=front-proxy-client"], l.pki);
+    openssl(["x509", "-req", "-in", "front-proxy-client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "front-proxy-client.crt", "-days", days, "-extfile", "front-proxy-client.ext"], l.pki);
+    // Service-account token signing key pair.
+    const { privateKey, publicKey } = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+    fs.writeFileSync(path.join(l.pki, "sa.key"), privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
+    fs.writeFileSync(path.join(l.pki, "sa.pub"), publicKey.export({ type: "spki", format: "pem" }));
+
+    const token = (): string => crypto.randomBytes(24).toString("hex");
+    const tokens = { admin: token(), controllerManager: token(), scheduler: token(), kwok: token() };
+    // Static token file: token,user,uid,"group1,group2". The control-plane users are the ones the
+    // bootstrap RBAC policy grants; kwok updates node and pod status like a kubelet, so it is an admin here.
+    fs.writeFileSync(
+        l.tokens,
+        [
+            `${tokens.admin},admin,admin,"system:masters"`,
+            `${tokens.controllerManager},system:kube-controller-manager,system:kube-controller-manager`,
+            `${tokens.scheduler},system:kube-scheduler,system:kube-scheduler`,
+            `${tokens.kwok},kwok,kwok,"system:masters"`,
+            "",
+        ].join("\n"),
+        { mode: 0o600 },
+    );
+    return { tokens, caPem: fs.readFileSync(path.join(l.pki, "ca.crt"), "utf8") };
+}
+
+function kubeconfigText(server: string, caPem: string, user: string, token: string): string {
+    const name = "pluggable-mesh-local";
+    return [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        `- name: ${name}`,
+        "  cluster:",
+        `    server: ${server}`,
+        `    certificate-authority-data: ${Buffer.from(caPem).toString("base64")}`,
+        "users:",
+        `- name: ${user}`,
+        "  user:",
+        `    token: ${token}`,
+        "contexts:",
+        `- name: ${name}`,
+        "  context:",
+        `    cluster: ${name}`,
+        `    user: ${user}`,
+        `current-context: ${name}`,
+        "",
+    ].join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP against the components
+
+interface Response {
+    status: number;
+    body: string;
+}
+
+function request(url: string, options: { method?: string; token?: string; ca?: string; insecure?: boolean; body?: unknown; timeoutMs?: number } = {}): Promise<Response> {
+    return new Promise((resolve, reject) => {
+        const target = new URL(url);
+        const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+        const headers: Record<string, string> = { Accept: "application/json" };
+        if (options.token) headers.Authorization = `Bearer ${options.token}`;
+        if (payload !== undefined) {
+            headers["Content-Type"] = "application/json";
+            headers["Content-Length"] = String(Buffer.byteLength(payload));
+        }
+        const common = { method: options.method ?? "GET", headers, timeout: options.timeoutMs ?? 5000 };
+        const callback = (res: http.IncomingMessage): void => {
+            const chunks: Buffer[] = [];
+            res.on("data", (chunk: Buffer) => chunks.push(chunk));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+            res.on("error", reject);
+        };
+        const req =
+            target.protocol === "https:"
+                ? https.request(target, { ...common, ca: options.ca, rejectUnauthorized: !options.insecure }, callback)
+                : http.request(target, common, callback);
+        req.on("timeout", () => req.destroy(new Error(`timeout after ${common.timeout} ms`)));
+        req.on("error", reject);
+        if (payload !== undefined) req.write(payload);
+        req.end();
+    });
+}
+
+/** Ports chosen by the kernel on 127.0.0.1, all held at once so that they differ. */
+async function freePorts(count: number): Promise<number[]> {
+    const servers = await Promise.all(
+        Array.from(
+            { length: count },
+            () =>
+                new Promise<net.Server>((resolve, reject) => {
+                    const server = net.createServer();
+                    server.once("error", reject);
+                    server.listen(0, "127.0.0.1", () => resolve(server));
+                }),
+        ),
+    );
+    const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    return ports;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start
+
+function defaultLog(message: string): void {
+    process.stderr.write(`cluster: ${message}\n`);
+}
+
+/** Reads a running cluster's state from `dir`, if all of its components still run. */
+export function runningCluster(dir: string = DEFAULT_CLUSTER_DIR): { server: string; kubeconfig: string; pids: Record<Component, number> } | undefined {
+    const l = layout(dir);
+    const pids = livePids(l);
+    if (COMPONENTS.some((component) => pids[component] === undefined) || !fs.existsSync(l.state) || !fs.existsSync(l.kubeconfig)) return undefined;
+    const state = JSON.parse(fs.readFileSync(l.state, "utf8")) as State;
+    return { server: state.server, kubeconfig: l.kubeconfig, pids: pids as Record<Component, number> };
+}
+
+/**
+ * Starts a fresh cluster in `options.dir` (stopping whatever an earlier run left there) and waits
+ * until the API server is ready, the controller manager has created the `default`
+ * ServiceAccount, the scheduler is healthy and kwok reports every fake Node Ready.
+ * On any failure everything started so far is stopped again.
+ */
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+    const dir = path.resolve(options.dir ?? DEFAULT_CLUSTER_DIR);
+    const log = options.log ?? defaultLog;
+    const timeoutMs = options.timeoutMs ?? 90_000;
+    const nodeCount = options.nodes ?? 2;
+    const volumeSizes = options.volumes ?? [...Array<string>(8).fill("10Gi"), ...Array<string>(4).fill("100Gi")];
+    const l = layout(dir);
+
+    const tools = ensureClusterTools();
+    await stopCluster(dir, log);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.rmSync(l.logs, { recursive: true, force: true });
+    for (const sub of [l.logs, l.pids, l.etcdData, l.componentKubeconfigs, l.kwokHome, l.volumes]) fs.mkdirSync(sub, { recursive: true, mode: 0o700 });
+
+    const children = new Map<Component, ChildProcess>();
+    const exited = new Map<Component, string>();
+    // Until the cluster is up, an interrupted start stops what it started; a detached cluster
+    // outlives this process once it is ready.
+    let cleanupHooks: (() => void) | undefined = installExitHooks(l);
+
+    const stop = async (): Promise<void> => {
+        cleanupHooks?.();
+        cleanupHooks = undefined;
+        await stopCluster(dir, log);
+    };
+
+    try {
+        const credentials = writePki(l);
+        const [etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kwokServer] = await freePorts(6);
+        const server = `https://127.0.0.1:${apiserver}`;
+        const ports = { etcdClient: etcdClient!, etcdPeer: etcdPeer!, apiserver: apiserver!, controllerManager: controllerManager!, scheduler: scheduler!, kwok: kwokServer! };
+        fs.writeFileSync(l.kubeconfig, kubeconfigText(server, credentials.caPem, "admin", credentials.tokens.admin), { mode: 0o600 });
+        const componentKubeconfig = (name: string, user: string, token: string): string => {
+            const file = path.join(l.componentKubeconfigs, `${name}.kubeconfig`);
+            fs.writeFileSync(file, kubeconfigText(server, credentials.caPem, user, token), { mode: 0o600 });
+            return file;
+        };
+        const kcmKubeconfig = componentKubeconfig("kube-controller-manager", "system:kube-controller-manager", credentials.tokens.controllerManager);
+        const schedulerKubeconfig = componentKubeconfig("kube-scheduler", "system:kube-scheduler", credentials.tokens.scheduler);
+        const kwokKubeconfig = componentKubeconfig("kwok", "kwok", credentials.tokens.kwok);
+
+        // The components must not pick up the user's own settings.
+        const baseEnv: NodeJS.ProcessEnv = Object.fromEntries(
+            Object.entries(process.env).filter(([key]) => !key.startsWith("ETCD") && key !== "KUBECONFIG" && !key.startsWith("KWOK")),
+        );
+
+        const launch = (component: Component, binary: string, args: string[], env: NodeJS.ProcessEnv = baseEnv): void => {
+            const out = fs.openSync(logFile(l, component), "a");
+            const child = spawn(binary, args, { cwd: dir, env, stdio: ["ignore", out, out], detached: true });
+            fs.closeSync(out);
+            if (child.pid === undefined) throw new Error(`could not start ${component} (${binary})`);
+            fs.writeFileSync(pidFile(l, component), `${child.pid}\n`);
+            child.on("exit", (code, signal) => exited.set(component, signal ? `signal ${signal}` : `exit code ${code}`));
+            child.on("error", (error) => exited.set(component, error.message));
+            if (options.detach) child.unref();
+            children.set(component, child);
+        };
+
+        const waitFor = async (component: Component, what: string, check: () => Promise<boolean>): Promise<void> => {
+            const deadline = Date.now() + timeoutMs;
+            let lastError = "";
+            for (;;) {
+                const gone = exited.get(component);
+                if (gone) throw new Error(`${component} exited (${gone}) before ${what}; its log, ${logFile(l, component)}, ends with:\n${tail(logFile(l, component))}`);
+                try {
+                    if (await check()) return;
+                    lastError = "";
+                } catch (error) {
+                    lastError = (error as Error).message;
+                }
+                if (Date.now() > deadline) {
+                    throw new Error(
+                        `${component}: ${what} did not happen within ${timeoutMs / 1000} s${lastError ? ` (last error: ${lastError})` : ""}; see ${logFile(l, component)}, which ends with:\n${tail(logFile(l, component))}`,
+                    );
+                }
+                await sleep(250);
+            }
+        };
+
+        const started = Date.now();
+        const api = (method: string, apiPath: string, body?: unknown): Promise<Response> =>
+            request(`${server}${apiPath}`, { method, body, token: credentials.tokens.admin, ca: credentials.caPem });
+        const create = async (apiPath: string, body: unknown): Promise<void> => {
+            const response = await api("POST", apiPath, body);
+            if (response.status !== 201 && response.status !== 409) throw new Error(`POST ${apiPath}: HTTP ${response.status}: ${response.body}`);
+        };
+
+        log(`starting etcd on 127.0.0.1:${ports.etcdClient}`);
+        launch("etcd", tools.etcd, [
+            "--name=local",
+            `--data-dir=${l.etcdData}`,
+            `--listen-client-urls=http://127.0.0.1:${ports.etcdClient}`,
+            `--advertise-client-urls=http://127.0.0.1:${ports.etcdClient}`,
+            `--listen-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
+            `--initial-advertise-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
+            `--initial-cluster=local=http://127.0.0.1:${ports.etcdPeer}`,
+            "--initial-cluster-state=new",
+            "--logger=zap",
+            "--log-outputs=stderr",
+        ]);
+        await waitFor("etcd", "its /health answered true", async () => {
+            const response = await request(`http://127.0.0.1:${ports.etcdClient}/health`);
+            return response.status === 200 && /"health":\s*"true"/.test(response.body);
+        });
+
+        log(`starting kube-apiserver on ${server}`);
+        launch("kube-apiserver", tools.kubeApiserver, [
+            `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            `--secure-port=${ports.apiserver}`,
+            `--cert-dir=${l.pki}`,
+            `--tls-cert-file=${path.join(l.pki, "apiserver.crt")}`,
+            `--tls-private-key-file=${path.join(l.pki, "apiserver.key")}`,
+            `--client-ca-file=${path.join(l.pki, "ca.crt")}`,
+            `--token-auth-file=${l.tokens}`,
+            `--requestheader-client-ca-file=${path.join(l.pki, "ca.crt")}`,
+            "--requestheader-allowed-names=front-proxy-client",
+            "--requestheader-username-headers=X-Remote-User",
+            "--requestheader-group-headers=X-Remote-Group",
+            "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+            `--proxy-client-cert-file=${path.join(l.pki, "front-proxy-client.crt")}`,
+            `--proxy-client-key-file=${path.join(l.pki, "front-proxy-client.key")}`,
+            "--authorization-mode=RBAC",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            `--service-account-key-file=${path.join(l.pki, "sa.pub")}`,
+            `--service-account-signing-key-file=${path.join(l.pki, "sa.key")}`,
+            "--service-cluster-ip-range=10.96.0.0/16",
+            // The `kubernetes` Endpoints would otherwise be reconciled to the advertise address.
+            "--endpoint-reconciler-type=none",
+            "--allow-privileged=true",
+            "--profiling=false",
+        ]);
+        await waitFor("kube-apiserver", "/readyz answered ok", async () => {
+            const response = await api("GET", "/readyz");
+            return response.status === 200;
+        });
+        log(`kube-apiserver ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+        log("starting kube-controller-manager, kube-scheduler and kwok");
+        launch("kube-controller-manager", tools.kubeControllerManager, [
+            `--kubeconfig=${kcmKubeconfig}`,
+            `--authentication-kubeconfig=${kcmKubeconfig}`,
+            `--authorization-kubeconfig=${kcmKubeconfig}`,
+            "--bind-address=127.0.0.1",
+            `--secure-port=${ports.controllerManager}`,
+            `--cert-dir=${path.join(l.pki, "kube-controller-manager")}`,
+            "--leader-elect=false",
+            "--use-service-account-credentials=true",
+            `--service-account-private-key-file=${path.join(l.pki, "sa.key")}`,
+            `--root-ca-file=${path.join(l.pki, "ca.crt")}`,
+            `--cluster-signing-cert-file=${path.join(l.pki, "ca.crt")}`,
+            `--cluster-signing-key-file=${path.join(l.pki, "ca.key")}`,
+            "--service-cluster-ip-range=10.96.0.0/16",
+            // No cloud, no pod network: nothing allocates node CIDRs or routes.
+            "--controllers=*,-node-ipam-controller,-cloud-node-lifecycle-controller,-service-lb-controller,-node-route-controller",
+        ]);
+        launch("kube-scheduler", tools.kubeScheduler, [
+            `--kubeconfig=${schedulerKubeconfig}`,
+            `--authentication-kubeconfig=${schedulerKubeconfig}`,
+            `--authorization-kubeconfig=${schedulerKubeconfig}`,
+            "--bind-address=127.0.0.1",
+            `--secure-port=${ports.scheduler}`,
+            "--leader-elect=false",
+        ]);
+        launch(
+            "kwok",
+            tools.kwok,
+            [
+                `--kubeconfig=${kwokKubeconfig}`,
+                `--config=${tools.kwokStages}`,
+                "--manage-all-nodes=false",
+                `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
+                // The address fake nodes report (the API server dials it for logs/exec): kwok's own server.
+                "--node-ip=127.0.0.1",
+                `--node-port=${ports.kwok}`,
+                `--server-address=127.0.0.1:${ports.kwok}`,
+                "--cidr=10.244.0.0/16",
+                "--node-lease-duration-seconds=40",
+            ],
+            // kwok also reads ~/.kwok/kwok.yaml when it exists; give it a home of its own.
+            { ...baseEnv, HOME: l.kwokHome },
+        );
+
+        // The default StorageClass and the static volume pool, then the fake nodes.
+        await create("/apis/storage.k8s.io/v1/storageclasses", {
+            apiVersion: "storage.k8s.io/v1",
+            kind: "StorageClass",
+            metadata: { name: STORAGE_CLASS, annotations: { "storageclass.kubernetes.io/is-default-class": "true" } },
+            provisioner: "kubernetes.io/no-provisioner",
+            volumeBindingMode: "Immediate",
+            reclaimPolicy: "Retain",
+        });
+        for (const [index, size] of volumeSizes.entries()) {
+            const name = `local-pv-${String(index).padStart(2, "0")}`;
+            await create("/api/v1/persistentvolumes", {
+                apiVersion: "v1",
+                kind: "PersistentVolume",
+                metadata: { name, labels: { "pluggable-mesh.dev/local-cluster": "true" } },
+                spec: {
+                    capacity: { storage: size },
+                    accessModes: ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany"],
+                    persistentVolumeReclaimPolicy: "Retain",
+                    storageClassName: STORAGE_CLASS,
+                    volumeMode: "Filesystem",
+                    hostPath: { path: path.join(l.volumes, name), type: "DirectoryOrCreate" },
+                },
+            });
+        }
+        const nodeNames = Array.from({ length: nodeCount }, (_, index) => `kwok-node-${index}`);
+        for (const name of nodeNames) {
+            await create("/api/v1/nodes", {
+                apiVersion: "v1",
+                kind: "Node",
+                metadata: {
+                    name,
+                    annotations: { [KWOK_NODE_ANNOTATION]: "fake", "node.alpha.kubernetes.io/ttl": "0" },
+                    labels: { "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", type: "kwok" },
+                },
+                spec: {},
+                status: {
+                    allocatable: { cpu: "32", memory: "256Gi", pods: "110", "ephemeral-storage": "1Ti" },
+                    capacity: { cpu: "32", memory: "256Gi", pods: "110", "ephemeral-storage": "1Ti" },
+                    nodeInfo: { architecture: "amd64", operatingSystem: "linux", kubeletVersion: "fake", kubeProxyVersion: "fake" },
+                },
+            });
+        }
+
+        await waitFor("kube-scheduler", "/healthz answered ok", async () => {
+            const response = await request(`https://127.0.0.1:${ports.scheduler}/healthz`, { insecure: true });
+            return response.status === 200;
+        });
+        await waitFor("kube-controller-manager", "the `default` ServiceAccount appeared", async () => {
+            const response = await api("GET", "/api/v1/namespaces/default/serviceaccounts/default");
+            return response.status === 200;
+        });
+        await waitFor("kwok", "every fake Node became Ready", async () => {
+            const response = await api("GET", "/api/v1/nodes");
+            if (response.status !== 200) return false;
+            const nodes = (JSON.parse(response.body) as { items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[] }).items;
+            return nodeNames.every((name) =>
+                nodes.some((node) => node.metadata.name === name && (node.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True")),
+            );
+        });
+
+        const state: State = { server, ports, startedAt: new Date().toISOString() };
+        fs.writeFileSync(l.state, JSON.stringify(state, null, 2));
+        log(`ready after ${((Date.now() - started) / 1000).toFixed(1)} s: kubectl --kubeconfig ${l.kubeconfig} get nodes`);
+        const pids = Object.fromEntries(COMPONENTS.map((component) => [component, children.get(component)!.pid!])) as Record<Component, number>;
+        if (options.detach) {
+            cleanupHooks?.();
+            cleanupHooks = undefined;
+        }
+        return { dir, kubeconfig: l.kubeconfig, server, pids, stop };
+    } catch (error) {
+        await stop();
+        throw error;
+    }
+}
+
+/**
+ * Stops the components when this process ends: on exit (synchronously, SIGTERM only) and on
+ * SIGINT/SIGTERM/SIGHUP (then the signal's usual effect, unless someone else handles it).
+ * Returns a function that removes the hooks.
+ */
+function installExitHooks(l: Layout): () => void {
+    const onExit = (): void => killSync(l);
+    const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+    const handlers = new Map<NodeJS.Signals, () => void>();
+    for (const signal of signals) {
+        const handler = (): void => {
+            killSync(l);
+            remove();
+            // Nobody else listens: behave as if we had not been here.
+            if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+        };
+        handlers.set(signal, handler);
+        process.on(signal, handler);
+    }
+    process.on("exit", onExit);
+    function remove(): void {
+        process.removeListener("exit", onExit);
+        for (const [signal, handler] of handlers) process.removeListener(signal, handler);
+    }
+    return remove;
+}
+
+// ---------------------------------------------------------------------------------------------
+// CLI
+
+async function main(argv: string[]): Promise<number> {
+    const [command, ...rest] = argv;
+    const dir = DEFAULT_CLUSTER_DIR;
+    const l = layout(dir);
+    switch (command) {
+        case "start": {
+            const foreground = rest.includes("--foreground");
+            const running = runningCluster(dir);
+            if (running) {
+                defaultLog(`already running at ${running.server} (pids ${Object.values(running.pids).join(", ")})`);
+                console.log(`KUBECONFIG=${running.kubeconfig}`);
+                return 0;
+            }
+            const cluster = await startCluster({ dir, detach: !foreground });
+            console.log(`KUBECONFIG=${cluster.kubeconfig}`);
+            if (!foreground) {
+                defaultLog("running in the background; `npm run cluster:stop` stops it");
+                return 0;
+            }
+            defaultLog("running in the foreground; Ctrl-C stops it");
+            await new Promise<void>((resolve) => {
+                const onSignal = (signal: NodeJS.Signals): void => {
+                    defaultLog(`${signal}: stopping`);
+                    resolve();
+                };
+                process.once("SIGINT", onSignal);
+                process.once("SIGTERM", onSignal);
+                process.once("SIGHUP", onSignal);
+            });
+            await cluster.stop();
+            return 0;
+        }
+        case "stop":
+            await stopCluster(dir);
+            defaultLog(`stopped (logs kept in ${l.logs})`);
+            return 0;
+        case "status": {
+            const pids = livePids(l);
+            for (const component of COMPONENTS) {
+                const pid = pids[component];
+                console.log(`${component.padEnd(24)} ${pid === undefined ? "stopped" : `running (pid ${pid})`}  log: ${logFile(l, component)}`);
+            }
+            const running = runningCluster(dir);
+            if (running) console.log(`server: ${running.server}\nkubeconfig: ${running.kubeconfig}`);
+            return running ? 0 : 3;
+        }
+        case "kubeconfig": {
+            const running = runningCluster(dir);
+            if (!running) {
+                defaultLog("no cluster is running; `npm run cluster:start` starts one");
+                return 3;
+            }
+            console.log(running.kubeconfig);
+            return 0;
+        }
+        default:
+            process.stderr.write("usage: tsx scripts/cluster.ts start [--foreground] | stop | status | kubeconfig\n");
+            return 2;
+    }
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then(
+        (code) => process.exit(code),
+        (error: unknown) => {
+            defaultLog(`error: ${(error as Error).message}`);
+            process.exit(1);
+        },
+    );
+}
