@@ -23,6 +23,28 @@ export function manifestOf(resource: RegisteredResource): Record<string, unknown
     return { apiVersion: given ?? apiVersion, kind: givenKind ?? kind, ...rest };
 }
 
+/** Pulumi's wire form of a secret (what the mock engine records for `pulumi.secret(...)`). */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Replaces every secret by a placeholder: reviewers and validators need the shape, never the value, and render output lands in files. */
+export function redactSecrets(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(redactSecrets);
+    if (value !== null && typeof value === "object") {
+        const record = value as Record<string, unknown>;
+        if (record[SECRET_SIG] === SECRET_SIG_VALUE) return redactInner(record["value"]);
+        return Object.fromEntries(Object.entries(record).map(([key, inner]) => [key, redactSecrets(inner)]));
+    }
+    return value;
+}
+
+function redactInner(value: unknown): unknown {
+    if (typeof value === "string") return "redacted";
+    if (Array.isArray(value)) return value.map(redactInner);
+    if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, redactInner(inner)]));
+    return value;
+}
+
 export interface RenderResult {
     objects: Record<string, unknown>[];
     charts: { name: string; chart: unknown; repository: unknown; version: unknown; values: unknown }[];
@@ -30,7 +52,11 @@ export interface RenderResult {
 }
 
 export async function renderStack(stack: string): Promise<RenderResult> {
-    const config = readStackConfig(stack);
+    return renderConfig(stack, readStackConfig(stack));
+}
+
+/** Like {@link renderStack}, with the config given (as Pulumi hands it to a program) instead of read from `Pulumi.<stack>.yaml`. */
+export async function renderConfig(stack: string, config: Record<string, string>): Promise<RenderResult> {
     const { pluggableMesh } = require("../program") as typeof import("../program");
     const { resources } = await runWithMocks(() => pluggableMesh(PROJECT_ROOT), { stack, config });
     const all = withParents(resources);
@@ -56,7 +82,8 @@ async function main(): Promise<void> {
     const result = await renderStack(stack);
     fs.rmSync(out, { recursive: true, force: true });
     fs.mkdirSync(out, { recursive: true });
-    fs.writeFileSync(path.join(out, "manifests.yaml"), result.objects.map((object) => stringify(object, { lineWidth: 0 })).join("---\n"));
+    // YAML 1.1 quoting: kubectl and other Go readers take an unquoted `yes`/`on` (MYSQL_ALLOW_EMPTY_PASSWORD) as a boolean.
+    fs.writeFileSync(path.join(out, "manifests.yaml"), result.objects.map((object) => stringify(redactSecrets(object), { lineWidth: 0, version: "1.1" })).join("---\n"));
     fs.writeFileSync(path.join(out, "index.json"), `${JSON.stringify(result.index, null, 2)}\n`);
     fs.writeFileSync(path.join(out, "charts.json"), `${JSON.stringify(result.charts, null, 2)}\n`);
     console.log(`stack ${stack}: ${result.objects.length} Kubernetes objects, ${result.charts.length} Helm charts, ${result.index.length} resources in all`);

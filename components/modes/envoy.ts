@@ -28,6 +28,8 @@ const INBOUND_PORT_BASE = 15010;
 const LOCAL_PORT_FALLBACK_BASE = 20000;
 const CONFIG_DIR = "/etc/envoy";
 const CONFIG_FILE = "envoy.json";
+/** User and group the envoy sidecar runs as. */
+export const ENVOY_UID = 10101;
 /** Pod annotation holding a hash of the bootstrap, so a config change rolls the pods. */
 export const ENVOY_CONFIG_HASH_ANNOTATION = "pluggable-mesh.io/envoy-config-hash";
 
@@ -138,7 +140,10 @@ export const envoyMode: MeshMode = {
             resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
             securityContext: {
                 runAsNonRoot: true,
-                runAsUser: 101,
+                // Not the image's own uid 101: a uid above 10000 cannot collide with a host account (kube-score
+                // container-security-context-user-group-id). Envoy only reads its mounted bootstrap, so any uid works.
+                runAsUser: ENVOY_UID,
+                runAsGroup: ENVOY_UID,
                 allowPrivilegeEscalation: false,
                 readOnlyRootFilesystem: true,
                 capabilities: { drop: ["ALL"] },

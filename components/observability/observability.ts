@@ -424,6 +424,9 @@ export class Observability extends pulumi.ComponentResource {
                         },
                         spec: {
                             serviceAccountName: kialiAccount.metadata.name,
+                            // The image's uid 1000 could be a host account; Kiali runs under any uid (OpenShift assigns
+                            // arbitrary ones), so it runs as nobody, like Prometheus.
+                            securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534 },
                             containers: [
                                 {
                                     name: "kiali",
@@ -435,7 +438,9 @@ export class Observability extends pulumi.ComponentResource {
                                         { name: "http-metrics", containerPort: KIALI_METRICS_PORT },
                                     ],
                                     readinessProbe: { httpGet: { path: `${KIALI_WEB_ROOT}/healthz`, port: "api-port" }, initialDelaySeconds: 5, periodSeconds: 30 },
-                                    livenessProbe: { httpGet: { path: `${KIALI_WEB_ROOT}/healthz`, port: "api-port" }, initialDelaySeconds: 5, periodSeconds: 30 },
+                                    // Liveness asks only whether the server still accepts connections: a probe identical to
+                                    // readiness would restart Kiali whenever it is merely unready (kube-score pod-probes-identical).
+                                    livenessProbe: { tcpSocket: { port: "api-port" }, initialDelaySeconds: 5, periodSeconds: 30 },
                                     startupProbe: { httpGet: { path: `${KIALI_WEB_ROOT}/healthz`, port: "api-port" }, initialDelaySeconds: 30, periodSeconds: 10, failureThreshold: 6 },
                                     resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "1Gi" } },
                                     securityContext: CONTAINER_SECURITY_CONTEXT,
