@@ -51,6 +51,31 @@ function parentTypeOf(urn: string): string | undefined {
     return types.length > 1 ? types[types.length - 2] : undefined;
 }
 
+/** The mark the SDK puts on a serialized secret: `{ [SECRET_SIG_KEY]: SECRET_SIG, value }`. */
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Whether a recorded input is a secret (`pulumi.secret(...)` as the mock engine sees it). */
+export function isSecretValue(value: unknown): value is { value: unknown } {
+    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
+}
+
+/** Copies a recorded value with every secret replaced by `replace(its plain value)`. */
+export function mapSecrets(value: unknown, replace: (plain: unknown) => unknown): any {
+    if (isSecretValue(value)) return replace(mapSecrets(value.value, replace));
+    if (Array.isArray(value)) return value.map((item) => mapSecrets(item, replace));
+    if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, mapSecrets(inner, replace)]));
+    return value;
+}
+
+/** `kubernetes:<group>/<version>:<Kind>` → apiVersion and kind (`core/v1` is plain `v1`); undefined for other types. */
+export function apiVersionKindOf(type: string): { apiVersion: string; kind: string } | undefined {
+    const match = /^kubernetes:([^:]+):(.+)$/.exec(type);
+    if (!match) return undefined;
+    const [, groupVersion, kind] = match as unknown as [string, string, string];
+    return { apiVersion: groupVersion.startsWith("core/") ? groupVersion.slice("core/".length) : groupVersion, kind };
+}
+
 export interface MockRun<T> {
     resources: RegisteredResource[];
     outputs: T;

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { ConfigError } from "../components/common/errors";
-import { PROJECT_ROOT, readStackConfig, runWithMocks, withParents, type RegisteredResource } from "./mockEngine";
+import { apiVersionKindOf, mapSecrets, PROJECT_ROOT, readStackConfig, runWithMocks, withParents, type RegisteredResource } from "./mockEngine";
 
 /**
  * `npm run render -- --stack <name> [--out <dir>]`: runs the program against `Pulumi.<name>.yaml`
@@ -15,34 +15,22 @@ const CHART_TYPE = "kubernetes:helm.sh/v4:Chart";
 
 /** apiVersion and kind of a Kubernetes resource, from its inputs or its type token. */
 export function manifestOf(resource: RegisteredResource): Record<string, unknown> | undefined {
-    const match = /^kubernetes:([^:]+):(.+)$/.exec(resource.type);
-    if (!match || resource.type === CHART_TYPE) return undefined;
-    const [, groupVersion, kind] = match;
-    const apiVersion = groupVersion!.startsWith("core/") ? groupVersion!.slice("core/".length) : groupVersion!;
-    const { apiVersion: given, kind: givenKind, ...rest } = resource.inputs;
-    return { apiVersion: given ?? apiVersion, kind: givenKind ?? kind, ...rest };
+    const typed = apiVersionKindOf(resource.type);
+    if (!typed || resource.type === CHART_TYPE) return undefined;
+    const { apiVersion, kind, ...rest } = resource.inputs;
+    return { apiVersion: apiVersion ?? typed.apiVersion, kind: kind ?? typed.kind, ...rest };
 }
-
-/** Pulumi's wire form of a secret (what the mock engine records for `pulumi.secret(...)`). */
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 
 /** Replaces every secret by a placeholder: reviewers and validators need the shape, never the value, and render output lands in files. */
 export function redactSecrets(value: unknown): unknown {
-    if (Array.isArray(value)) return value.map(redactSecrets);
-    if (value !== null && typeof value === "object") {
-        const record = value as Record<string, unknown>;
-        if (record[SECRET_SIG] === SECRET_SIG_VALUE) return redactInner(record["value"]);
-        return Object.fromEntries(Object.entries(record).map(([key, inner]) => [key, redactSecrets(inner)]));
-    }
-    return value;
+    return mapSecrets(value, redacted);
 }
 
-function redactInner(value: unknown): unknown {
-    if (typeof value === "string") return "redacted";
-    if (Array.isArray(value)) return value.map(redactInner);
-    if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, redactInner(inner)]));
-    return value;
+function redacted(plain: unknown): unknown {
+    if (typeof plain === "string") return "redacted";
+    if (Array.isArray(plain)) return plain.map(redacted);
+    if (plain !== null && typeof plain === "object") return Object.fromEntries(Object.entries(plain).map(([key, inner]) => [key, redacted(inner)]));
+    return plain;
 }
 
 export interface RenderResult {

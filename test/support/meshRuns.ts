@@ -4,7 +4,7 @@
  */
 import { pluggableMesh, type StackOutputs } from "../../program";
 import { MODE_NAMES, type ModeName } from "../../components/app/spec";
-import { PROJECT_ROOT, runWithMocks, type MockRun, type RegisteredResource } from "../../scripts/mockEngine";
+import { apiVersionKindOf as engineApiVersionKindOf, mapSecrets, PROJECT_ROOT, runWithMocks, type MockRun, type RegisteredResource } from "../../scripts/mockEngine";
 
 export { MODE_NAMES, type ModeName };
 
@@ -42,25 +42,14 @@ export interface KubeObject {
 
 /** `kubernetes:<group>/<version>:<Kind>` → apiVersion and kind (`core/v1` is plain `v1`). */
 export function apiVersionKindOf(type: string): { apiVersion: string; kind: string } {
-    const match = /^kubernetes:([^:]+):(.+)$/.exec(type);
-    if (!match) throw new Error(`not a Kubernetes type token: ${type}`);
-    const [, groupVersion, kind] = match as unknown as [string, string, string];
-    return { apiVersion: groupVersion.startsWith("core/") ? groupVersion.slice("core/".length) : groupVersion, kind };
+    const typed = engineApiVersionKindOf(type);
+    if (!typed) throw new Error(`not a Kubernetes type token: ${type}`);
+    return typed;
 }
-
-/** Pulumi's wire form of a secret value (`pulumi.secret(...)` in the inputs the mock engine records). */
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 
 /** Replaces wrapped secrets by their plain values, as the provider sends them to the cluster. */
 export function unwrapSecrets(value: unknown): any {
-    if (Array.isArray(value)) return value.map(unwrapSecrets);
-    if (value !== null && typeof value === "object") {
-        const record = value as Record<string, unknown>;
-        if (record[SECRET_SIG] === SECRET_SIG_VALUE) return unwrapSecrets(record["value"]);
-        return Object.fromEntries(Object.entries(record).map(([key, inner]) => [key, unwrapSecrets(inner)]));
-    }
-    return value;
+    return mapSecrets(value, (plain) => plain);
 }
 
 /** Every Kubernetes object a run emits (charts excluded), with apiVersion/kind from the type token. */

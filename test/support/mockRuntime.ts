@@ -4,6 +4,7 @@
  * Call {@link installMocks} before importing any module that creates resources.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { isSecretValue, mapSecrets } from "../../scripts/mockEngine";
 
 export interface RegisteredResource {
     type: string;
@@ -70,33 +71,16 @@ export async function installMocks(stateHook: StateHook = () => undefined): Prom
     };
 }
 
-/** Marker the SDK puts on serialized secrets: `{ [SECRET_SIG_KEY]: SECRET_SIG, value }`. */
-const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-
-function isSecretValue(value: unknown): value is { value: unknown } {
-    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
-}
-
 function containsSecret(value: unknown): boolean {
     if (isSecretValue(value)) return true;
     if (typeof value !== "object" || value === null) return false;
     return Object.values(value).some(containsSecret);
 }
 
-function unwrap(value: unknown): unknown {
-    if (isSecretValue(value)) return unwrap(value.value);
-    if (Array.isArray(value)) return value.map(unwrap);
-    if (typeof value === "object" && value !== null) {
-        return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, unwrap(inner)]));
-    }
-    return value;
-}
-
 /** Mock inputs keep secrets wrapped; tests want plain values plus a note of what was secret. */
 function unwrapSecrets(inputs: Record<string, any>): { inputs: Record<string, any>; secretInputs: string[] } {
     return {
-        inputs: unwrap(inputs) as Record<string, any>,
+        inputs: mapSecrets(inputs, (plain) => plain) as Record<string, any>,
         secretInputs: Object.keys(inputs).filter((key) => containsSecret(inputs[key])),
     };
 }
