@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -86,6 +86,8 @@ export interface StackReport {
     diffText: string;
     /** Our configuration error (or the engine's), when the preview failed. */
     error?: string;
+    /** The third-party validators (istioctl analyze, kube-score, promtool) on the head's render. */
+    validation?: { ok: boolean; summary: string };
 }
 
 function kindOf(type: string): string {
@@ -217,7 +219,13 @@ async function previewStack(target: AffectedStack, base: string, baseCheckout: (
     } catch (error) {
         return report(how, { error: configErrorOf(`${output.join("")}\n${(error as Error).message}`) });
     }
-    return report(how);
+    return report(how, { validation: validateHead(target.stack) });
+}
+
+/** Runs `npm run validate` for the stack in its own process (it uses the SDK's mock runtime, this process the real engine). */
+function validateHead(stack: string): { ok: boolean; summary: string } {
+    const result = spawnSync(process.execPath, [...process.execArgv, path.join(PROJECT_ROOT, "scripts", "validate.ts"), "--stack", stack], { cwd: PROJECT_ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    return { ok: result.status === 0, summary: `${result.stdout ?? ""}${result.status === 0 ? "" : result.stderr ?? ""}`.trim() };
 }
 
 function escapeCell(text: string): string {
@@ -270,6 +278,10 @@ export function renderReport(base: string, reports: readonly StackReport[], allo
         }
         const budget = Math.floor(DIFF_BUDGET / reports.length);
         lines.push("<details><summary>Full <code>pulumi preview --diff</code></summary>", "", "```diff", clip(report.diffText.trim(), budget, report.stack), "```", "", "</details>", "");
+        if (report.validation) {
+            const verdict = report.validation.ok ? "✅ validators pass" : "❌ validators fail";
+            lines.push(`<details><summary>${verdict}: istioctl analyze, kube-score, promtool</summary>`, "", "```", clip(report.validation.summary, 8000, report.stack), "```", "", "</details>", "");
+        }
     }
     return `${lines.join("\n")}\n`;
 }
@@ -309,7 +321,7 @@ export async function prPreview(base: string, allowBlocking: boolean): Promise<P
         }
     }
     const blocking = reports.reduce((sum, report) => sum + report.changes.filter((change) => change.blocking).length, 0);
-    return { markdown: renderReport(base, reports, allowBlocking), reports, blocking, failed: reports.filter((report) => report.error).length };
+    return { markdown: renderReport(base, reports, allowBlocking), reports, blocking, failed: reports.filter((report) => report.error || report.validation?.ok === false).length };
 }
 
 async function main(): Promise<void> {

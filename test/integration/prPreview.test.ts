@@ -102,6 +102,10 @@ describe("pr-preview in scratch repositories", function () {
         assert.ok(changes.some((change) => change.kind === "Chart" && change.op === "create"), "the control plane is created");
         assert.equal(outcome.json.blocking, 0);
         assert.doesNotMatch(outcome.markdown, /Blocking/);
+        const validation = outcome.json.reports[0]!.validation;
+        assert.ok(validation?.ok, validation?.summary);
+        assert.match(validation.summary, /istioctl analyze: 0 errors, 0 warnings/);
+        assert.match(outcome.markdown, /✅ validators pass: istioctl analyze, kube-score, promtool/);
         assert.match(outcome.markdown, /### Stack `staging`/);
         assert.match(outcome.markdown, /<details><summary>Full <code>pulumi preview --diff<\/code><\/summary>/);
     });
