@@ -205,26 +205,27 @@ function tail(file: string, lines = 15): string {
     }
 }
 
+/** Sends a signal to a process that may already be gone. */
+function signal(pid: number, name: NodeJS.Signals): void {
+    try {
+        process.kill(pid, name);
+    } catch {
+        // Already gone: nothing to stop.
+    }
+}
+
 /** Stops the processes recorded in `dir` (SIGTERM, then SIGKILL after a grace period) and cleans up. Idempotent. */
 export async function stopCluster(dir: string = DEFAULT_CLUSTER_DIR, log: (message: string) => void = defaultLog): Promise<void> {
     const l = layout(dir);
     for (const component of [...COMPONENTS].reverse()) {
         const pid = readPid(l, component);
         if (pid !== undefined && alive(pid, BINARY_NAMES[component])) {
-            try {
-                process.kill(pid, "SIGTERM");
-            } catch {
-                // already gone
-            }
+            signal(pid, "SIGTERM");
             const deadline = Date.now() + 10_000;
             while (alive(pid) && Date.now() < deadline) await sleep(50);
             if (alive(pid)) {
                 log(`${component} (pid ${pid}) did not stop after SIGTERM; sending SIGKILL`);
-                try {
-                    process.kill(pid, "SIGKILL");
-                } catch {
-                    // already gone
-                }
+                signal(pid, "SIGKILL");
                 while (alive(pid)) await sleep(50);
             }
         }
@@ -240,13 +241,7 @@ export async function stopCluster(dir: string = DEFAULT_CLUSTER_DIR, log: (messa
 function killSync(l: Layout): void {
     for (const component of [...COMPONENTS].reverse()) {
         const pid = readPid(l, component);
-        if (pid !== undefined && alive(pid, BINARY_NAMES[component])) {
-            try {
-                process.kill(pid, "SIGTERM");
-            } catch {
-                // already gone
-            }
-        }
+        if (pid !== undefined && alive(pid, BINARY_NAMES[component])) signal(pid, "SIGTERM");
     }
 }
 

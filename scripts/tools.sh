@@ -48,6 +48,14 @@ step() {
   fi
 }
 
+# download_module <workdir> <module@version> <Dir|GoMod>: downloads a module (naming it if that
+# fails) and prints the path of its source folder or its go.mod in the module cache.
+download_module() {
+  local dir=$1 target=$2 field=$3
+  (cd "$dir" && step "${target}: go mod download" go mod download "$target")
+  (cd "$dir" && go mod download -json "$target") | sed -n "s/^[[:space:]]*\"${field}\": \"\(.*\)\",\$/\1/p"
+}
+
 build_pulumi_cli() {
   local existing
   existing=$(command -v pulumi 2>/dev/null || true)
@@ -123,9 +131,8 @@ fetch_istio_module() {
   local dir=$TOOLS/build/istio-module
   mkdir -p "$dir"
   printf 'module local/istio-charts\n\ngo 1.24\n' >"$dir/go.mod"
-  (cd "$dir" && step "istio.io/istio@${ISTIO_MODULE_VERSION}: go mod download" go mod download "istio.io/istio@${ISTIO_MODULE_VERSION}")
   local source
-  source=$(cd "$dir" && go mod download -json "istio.io/istio@${ISTIO_MODULE_VERSION}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  source=$(download_module "$dir" "istio.io/istio@${ISTIO_MODULE_VERSION}" Dir)
   [[ -d $source ]] || fail "istio.io/istio@${ISTIO_MODULE_VERSION}: module directory not found after download"
   rm -rf "$TOOLS/istio" && mkdir -p "$TOOLS/istio"
   cp -r "$source/manifests" "$source/samples" "$TOOLS/istio/" && chmod -R u+w "$TOOLS/istio"
@@ -166,9 +173,8 @@ build_kubernetes() {
   local dir=$TOOLS/build/kubernetes
   rm -rf "$dir" && mkdir -p "$dir"
   printf 'module local/kubernetes\n\ngo 1.25\n' >"$dir/go.mod"
-  (cd "$dir" && step "k8s.io/kubernetes@${version}: go mod download" go mod download "k8s.io/kubernetes@${version}")
   local gomod
-  gomod=$(cd "$dir" && go mod download -json "k8s.io/kubernetes@${version}" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+  gomod=$(download_module "$dir" "k8s.io/kubernetes@${version}" GoMod)
   [[ -f $gomod ]] || fail "k8s.io/kubernetes@${version}: go.mod not found after download"
   # k8s.io/kubernetes replaces its staging modules with ./staging/..., which a module zip does not
   # have; replace each with the published module of the same release. Take the list from its go.mod.
@@ -216,9 +222,8 @@ build_etcd() {
   local module=go.etcd.io/etcd/server/v3
   rm -rf "$dir" && mkdir -p "$dir"
   printf 'module local/etcd\n\ngo 1.25\n' >"$dir/go.mod"
-  (cd "$dir" && step "${module}@v${ETCD_VERSION}: go mod download" go mod download "${module}@v${ETCD_VERSION}")
   local gomod
-  gomod=$(cd "$dir" && go mod download -json "${module}@v${ETCD_VERSION}" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+  gomod=$(download_module "$dir" "${module}@v${ETCD_VERSION}" GoMod)
   [[ -f $gomod ]] || fail "${module}@v${ETCD_VERSION}: go.mod not found after download"
   # server/v3 points its sibling modules at ../api, ../client/... in the repository; use the
   # published modules of the same release instead. Take the list from its go.mod.
@@ -244,7 +249,7 @@ build_kwok() {
   # (what kwokctl uses by default) from the module, so fake nodes turn Ready and pods Running/Ready.
   local dir=$TOOLS/build/kwok-module source
   mkdir -p "$dir" && printf 'module local/kwok-stages\n\ngo 1.24\n' >"$dir/go.mod"
-  source=$(cd "$dir" && go mod download -json "sigs.k8s.io/kwok@v${KWOK_VERSION}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  source=$(download_module "$dir" "sigs.k8s.io/kwok@v${KWOK_VERSION}" Dir)
   [[ -d $source/kustomize/stage ]] || fail "sigs.k8s.io/kwok@v${KWOK_VERSION}: kustomize/stage not found in the module"
   mkdir -p "${stages%/*}"
   local file first=1
