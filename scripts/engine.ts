@@ -6,6 +6,7 @@ import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automa
 import { parse as parseYaml, stringify } from "yaml";
 import { pluggableMesh } from "../program";
 import { PROJECT } from "../stacks/config";
+import { runningCluster } from "./cluster";
 
 /**
  * Runs the program through the real Pulumi engine with the Automation API's inline program: the
@@ -73,10 +74,11 @@ export function clusterConfigured(): boolean {
 }
 
 /**
- * The stack's own config plus the embedded defaults for a machine with no cluster and no chart
- * repository: render mode into `out/<stack>/rendered` and Istio's charts from the fetched module.
- * Keys the stack sets itself always win. Written to a file passed with `--config-file`, so the
- * stack file is never edited.
+ * The stack's own config plus the embedded defaults for a machine with no cluster of the user's
+ * and no chart repository: the embedded cluster when it runs (`npm start` or `npm run
+ * cluster:start`), render mode into `out/<stack>/rendered` otherwise, and Istio's charts from the
+ * fetched module. Keys the stack sets itself always win. Written to a file passed with
+ * `--config-file`, so the stack file is never edited.
  */
 export function embeddedConfigFile(
     stack: string,
@@ -93,7 +95,14 @@ export function embeddedConfigFile(
     const config = { ...(document.config ?? {}) };
     const key = (name: string) => `${PROJECT}:${name}`;
     if (config[key("kubernetes")] === undefined && !clusterConfigured()) {
-        config[key("kubernetes")] = { renderYamlToDirectory: path.join("out", stack, "rendered") };
+        const embedded = runningCluster();
+        if (embedded) {
+            config[key("kubernetes")] = { kubeconfig: embedded.kubeconfig };
+            // The embedded cluster has no ingress controller to give Ingresses an address.
+            config[key("ingressController")] ??= false;
+        } else {
+            config[key("kubernetes")] = { renderYamlToDirectory: path.join("out", stack, "rendered") };
+        }
     }
     const istio = config[key("istio")] as Record<string, unknown> | undefined;
     if (istio && istio.controlPlane === "install" && istio.repository === undefined && istio.localChartsDir === undefined) {

@@ -1,9 +1,11 @@
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { ensureTools, openStack, PROJECT_ROOT } from "./engine";
+import { DEFAULT_CLUSTER_DIR, runningCluster, startCluster } from "./cluster";
+import { clusterConfigured, ensureTools, openStack, PROJECT_ROOT } from "./engine";
 
 /**
- * `npm start`                               build or find the tools, then a real `up --yes` of the dev stack
+ * `npm start`                               build or find the tools; with no cluster of yours, start the embedded
+ *                                           one; then a real `up --yes` of the dev stack
  * `npm run up -- --stack <name>`            a real `up --yes`
  * `npm run preview -- --stack <name>`       a real `preview --diff`
  * `npm run destroy -- --stack <name>`       a real `destroy --yes`
@@ -26,6 +28,10 @@ async function main(): Promise<void> {
     if (!COMMANDS.includes(command)) throw new Error(`unknown command ${JSON.stringify(command)}; use one of ${COMMANDS.join(", ")}`);
     const stackName = values.stack ?? "dev";
     const tools = ensureTools();
+    if (command === "start" && !clusterConfigured() && !runningCluster()) {
+        // Detached: the cluster outlives this command, until `npm run cluster:stop`.
+        await startCluster({ dir: DEFAULT_CLUSTER_DIR, detach: true });
+    }
     const { stack, configFile, guard } = await openStack(stackName, tools);
     const onOutput = (line: string) => process.stdout.write(line);
     console.log(`stack ${stackName}: config ${path.relative(PROJECT_ROOT, configFile)} (Pulumi.${stackName}.yaml plus embedded defaults)`);
@@ -34,8 +40,14 @@ async function main(): Promise<void> {
         case "up": {
             const result = await guard(() => stack.up({ onOutput, configFile, color: "never" }));
             showOutputs(result.outputs);
-            const rendered = path.join(PROJECT_ROOT, "out", stackName, "rendered");
-            console.log(`\nIf the stack renders (no cluster configured), the manifests are in ${path.relative(process.cwd(), rendered)}/`);
+            const embedded = clusterConfigured() ? undefined : runningCluster();
+            if (embedded) {
+                console.log(`\nDeployed to the embedded cluster. Reach it with:\n  kubectl --kubeconfig ${path.relative(process.cwd(), embedded.kubeconfig)} get pods -A`);
+                console.log("Stop it with: npm run cluster:stop (run `npm run destroy` first to remove the stack's resources from the state too)");
+            } else {
+                const rendered = path.join(PROJECT_ROOT, "out", stackName, "rendered");
+                console.log(`\nThe stack rendered (render mode) into ${path.relative(process.cwd(), rendered)}/`);
+            }
             break;
         }
         case "preview":

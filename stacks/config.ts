@@ -47,6 +47,8 @@ export const stackConfigSchema = z.strictObject({
     trustDomain: z.string().default("cluster.local"),
     /** IngressClass of exposed components in native, envoy and linkerd modes. @default the cluster's default class */
     ingressClassName: z.string().optional(),
+    /** Whether the cluster runs an ingress controller (false: Pulumi does not wait for Ingress addresses). @default true */
+    ingressController: z.boolean().default(true),
     /** Envoy image of envoy mode. @default ENVOY_IMAGE */
     envoyImage: z.string().default(ENVOY_IMAGE),
     /**

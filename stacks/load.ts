@@ -81,6 +81,7 @@ function platformOf(config: StackConfig, istio: IstioControlPlaneArgs): Platform
         trustDomain: config.trustDomain,
         envoyImage: config.envoyImage,
         ingressClassName: config.ingressClassName,
+        ingressController: config.ingressController,
         istio:
             config.istio.controlPlane === "none"
                 ? undefined

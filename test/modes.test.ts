@@ -547,6 +547,18 @@ describe("modes on RuoYi", () => {
     });
 });
 
+describe("Ingress await", () => {
+    for (const mode of ["native", "envoy", "linkerd"] as ModeName[]) {
+        it(`${mode}: Pulumi waits for an Ingress address unless the stack says the cluster has no ingress controller`, () => {
+            const { apps, problems } = checkApps([{ spec: ruoyiSpec(), mode }], { platform: PLATFORM });
+            assert.deepEqual(problems, []);
+            const ingressOf = (platform: Platform) => manifestOf(renderApp(apps[0]!, platform), "Ingress", "ruoyi-ui");
+            assert.equal(ingressOf(PLATFORM).metadata.annotations, undefined);
+            assert.deepEqual(ingressOf({ ...PLATFORM, ingressController: false }).metadata.annotations, { "pulumi.com/skipAwait": "true" });
+        });
+    }
+});
+
 /** The port name each RuoYi component serves. */
 function workloadPortName(component: string): string {
     return { "ruoyi-ui": "http", "ruoyi-admin": "http", mysql: "mysql", redis: "redis" }[component]!;

@@ -53,6 +53,12 @@ export interface Platform {
     linkerd?: { namespace: string };
     /** IngressClass for exposed components in modes that use Kubernetes Ingress. @default the cluster's default class */
     ingressClassName?: string;
+    /**
+     * Whether the cluster has an ingress controller that gives Ingresses an address. When false,
+     * Ingresses carry `pulumi.com/skipAwait` (only they): Pulumi would otherwise wait for an address
+     * that never comes. @default true
+     */
+    ingressController?: boolean;
     /** The envoy sidecar image of envoy mode. */
     envoyImage: string;
 }

@@ -21,7 +21,11 @@ export function ingressFor(component: ComponentModel, app: AppModel, platform: P
         {
             apiVersion: "networking.k8s.io/v1",
             kind: "Ingress",
-            metadata: { name: component.serviceName, namespace: app.namespace },
+            metadata: {
+                name: component.serviceName,
+                namespace: app.namespace,
+                ...(platform.ingressController === false ? { annotations: { "pulumi.com/skipAwait": "true" } } : {}),
+            },
             spec: {
                 ...(platform.ingressClassName ? { ingressClassName: platform.ingressClassName } : {}),
                 rules: [
