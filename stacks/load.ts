@@ -90,7 +90,10 @@ function platformOf(config: StackConfig, istio: IstioControlPlaneArgs): Platform
                       revision: resolved.revision,
                       namespaceInjectionLabels: namespaceInjectionLabels(resolved.revision),
                       podInjectionLabels: podInjectionLabels(resolved.revision),
-                      gateway: gateway.enabled ? { namespace: gateway.namespace, selector: gateway.selectorLabels, principal: gateway.principal } : undefined,
+                      // The principal carries the stack's trust domain, as every other principal we write.
+                      gateway: gateway.enabled
+                          ? { namespace: gateway.namespace, selector: gateway.selectorLabels, principal: `${config.trustDomain}/ns/${gateway.namespace}/sa/${gateway.serviceAccount}` }
+                          : undefined,
                   },
         linkerd: config.linkerd.controlPlane === "existing" ? { namespace: config.linkerd.namespace } : undefined,
     };

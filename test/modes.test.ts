@@ -547,6 +547,16 @@ describe("modes on RuoYi", () => {
     });
 });
 
+describe("trust domain", () => {
+    it("every principal, the ingress gateway's included, carries the stack's trust domain", () => {
+        const stack = loadStack(ruoyiConfig("istio", { "pluggable-mesh:trustDomain": "corp.example" }), { projectRoot: PROJECT_ROOT });
+        assert.equal(stack.platform.istio?.gateway?.principal, "corp.example/ns/istio-system/sa/istio-ingressgateway");
+        const rendered = renderApp(stack.apps[0]!, stack.platform);
+        const ui = manifestOf(rendered, "AuthorizationPolicy", "ruoyi-ui") as Record<string, any>;
+        assert.deepEqual(ui.spec.rules[0].from[0].source.principals, ["corp.example/ns/istio-system/sa/istio-ingressgateway"]);
+    });
+});
+
 describe("Ingress await", () => {
     for (const mode of ["native", "envoy", "linkerd"] as ModeName[]) {
         it(`${mode}: Pulumi waits for an Ingress address unless the stack says the cluster has no ingress controller`, () => {
