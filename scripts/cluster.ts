@@ -5,6 +5,7 @@ import * as https from "node:https";
 import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
+import { PROJECT_ROOT, runToolsScript } from "./project";
 
 /**
  * An embedded local Kubernetes cluster made of real upstream components, all on 127.0.0.1:
@@ -26,7 +27,7 @@ import * as path from "node:path";
  * manager's PV binder binds them, nothing is mounted. Released volumes are not reused.
  */
 
-export const PROJECT_ROOT = path.resolve(__dirname, "..");
+export { PROJECT_ROOT };
 export const DEFAULT_CLUSTER_DIR = process.env.PLUGGABLE_MESH_CLUSTER_DIR || path.join(PROJECT_ROOT, ".cluster");
 
 /** The components in start order; they stop in reverse. */
@@ -117,15 +118,7 @@ const pidFile = (l: Layout, component: Component): string => path.join(l.pids, `
 
 /** Builds or finds the pinned control plane, etcd and kwok (scripts/tools.sh). */
 export function ensureClusterTools(): Tools {
-    const output = execFileSync("bash", [path.join(PROJECT_ROOT, "scripts", "tools.sh"), "kubernetes", "etcd", "kwok"], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "inherit"],
-    });
-    const values: Record<string, string> = {};
-    for (const line of output.split("\n")) {
-        const match = /^([A-Z_]+)=(.*)$/.exec(line);
-        if (match) values[match[1]!] = match[2]!;
-    }
+    const values = runToolsScript(["kubernetes", "etcd", "kwok"]);
     const tools: Tools = {
         etcd: values.ETCD!,
         kubeApiserver: values.KUBE_APISERVER!,

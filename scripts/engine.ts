@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -6,6 +5,7 @@ import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automa
 import { parse as parseYaml, stringify } from "yaml";
 import { pluggableMesh } from "../program";
 import { PROJECT } from "../stacks/config";
+import { PROJECT_ROOT, runToolsScript } from "./project";
 import { runningCluster } from "./cluster";
 
 /**
@@ -14,7 +14,7 @@ import { runningCluster } from "./cluster";
  * `pluggableMesh` function that `index.ts` runs under `pulumi up`.
  */
 
-export const PROJECT_ROOT = path.resolve(__dirname, "..");
+export { PROJECT_ROOT };
 /** A passphrase for the local file backend only; anything real sets PULUMI_CONFIG_PASSPHRASE. */
 export const LOCAL_PASSPHRASE = "pluggable-mesh-local-only";
 
@@ -27,14 +27,7 @@ export interface Tools {
 
 /** Builds or finds the pinned CLI, provider and Istio charts (scripts/tools.sh). */
 export function ensureTools(): Tools {
-    const output = execFileSync("bash", [path.join(PROJECT_ROOT, "scripts", "tools.sh"), "cli", "provider", "istio"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-    const values = Object.fromEntries(
-        output
-            .split("\n")
-            .map((line) => /^([A-Z_]+)=(.*)$/.exec(line))
-            .filter((match): match is RegExpExecArray => match !== null)
-            .map((match) => [match[1]!, match[2]!]),
-    );
+    const values = runToolsScript(["cli", "provider", "istio"]);
     return { pulumiBin: values.PULUMI_BIN!, providerBin: values.PULUMI_KUBERNETES_PROVIDER!, istioCharts: values.ISTIO_CHARTS!, binDir: values.TOOLS_BIN! };
 }
 

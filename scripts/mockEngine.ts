@@ -8,7 +8,9 @@ import { parse as parseYaml } from "yaml";
  * render, the tests and the benchmark. Every registration is recorded with its inputs.
  */
 
-export const PROJECT_ROOT = path.resolve(__dirname, "..");
+import { PROJECT_ROOT } from "./project";
+
+export { PROJECT_ROOT };
 
 export interface RegisteredResource {
     type: string;

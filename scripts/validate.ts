@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -7,6 +7,7 @@ import { parse as parseYaml, stringify } from "yaml";
 import { ConfigError } from "../components/common/errors";
 import { PROJECT_ROOT, readStackConfig } from "./mockEngine";
 import { redactSecrets, renderConfig, type RenderResult } from "./render";
+import { runToolsScript } from "./project";
 
 /**
  * Third-party validators on a rendered stack: `istioctl analyze` (Istio's own semantic checks),
@@ -60,11 +61,7 @@ export function ensureTools(names: readonly ToolName[]): Record<ToolName, string
     const missing = names.filter((name) => !process.env[TOOL_ENV[name]]);
     const built: Record<string, string> = {};
     if (missing.length > 0) {
-        const output = execFileSync("bash", [path.join(PROJECT_ROOT, "scripts", "tools.sh"), ...missing], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-        for (const line of output.split("\n")) {
-            const match = /^([A-Z_]+)=(.*)$/.exec(line);
-            if (match) built[match[1]!] = match[2]!;
-        }
+        Object.assign(built, runToolsScript(missing));
     }
     return Object.fromEntries(names.map((name) => [name, process.env[TOOL_ENV[name]] || built[TOOL_ENV[name]]!])) as Record<ToolName, string>;
 }
