@@ -1,10 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import * as https from "node:https";
-import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
+import { parseAllDocuments, stringify } from "yaml";
+import { request, type Response } from "./http";
+import { ISTIOD_POD_SELECTOR, LOCAL_PROCESS_ANNOTATION, type LocalIstiodConfig } from "./localIstiod";
 import { PROJECT_ROOT, runToolsScript } from "./project";
 
 /**
@@ -12,6 +13,15 @@ import { PROJECT_ROOT, runToolsScript } from "./project";
  * etcd, kube-apiserver, kube-controller-manager, kube-scheduler (built by scripts/tools.sh from
  * the pinned k8s.io/kubernetes) and kwok, which plays the kubelet for a few fake Nodes so that
  * pods get scheduled and become Running/Ready. No containers run; no image is pulled.
+ *
+ * Two pieces of a real cluster that no kubelet provides here are played by the cluster itself:
+ * - istiod: scripts/localIstiod.ts runs the pod of Istio's `istiod` chart as a local
+ *   `pilot-discovery` (built from the pinned istio.io/istio) whose webhook server listens on
+ *   127.0.0.1 with a certificate of the cluster CA; stacks point the webhooks there
+ *   (`istio.webhookEndpoint`, set by scripts/engine.ts). Its pod turns Ready only when that
+ *   process answers /ready.
+ * - a cloud load balancer: a kwok stage gives every LoadBalancer Service the address 127.0.0.1
+ *   (nothing listens there), so Pulumi's wait for an address ends as on a cloud.
  *
  *   tsx scripts/cluster.ts start [--foreground]   start (or report the running one); in the
  *                                                  foreground, Ctrl-C / SIGTERM stops it
@@ -31,7 +41,7 @@ export { PROJECT_ROOT };
 export const DEFAULT_CLUSTER_DIR = process.env.PLUGGABLE_MESH_CLUSTER_DIR || path.join(PROJECT_ROOT, ".cluster");
 
 /** The components in start order; they stop in reverse. */
-export const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"] as const;
+export const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "istiod"] as const;
 export type Component = (typeof COMPONENTS)[number];
 
 /** Fake nodes are those kwok manages: it selects them by this annotation. */
@@ -63,9 +73,17 @@ export interface Cluster {
     kubeconfig: string;
     /** https://127.0.0.1:<port> */
     server: string;
-    /** The components' PIDs, as recorded in `<dir>/pids`. */
+    /** The components' PIDs, as recorded in `<dir>/pids` (`istiod`: the launcher of the local istiod). */
     pids: Record<Component, number>;
+    /** Where the local istiod serves its webhooks: the value of a stack's `istio.webhookEndpoint`. */
+    istiodWebhook: IstiodWebhook;
     stop(): Promise<void>;
+}
+
+/** Base URL of the local istiod's webhook server and base64 of the CA that signed its certificate. */
+export interface IstiodWebhook {
+    url: string;
+    caBundle: string;
 }
 
 interface Tools {
@@ -75,11 +93,13 @@ interface Tools {
     kubeScheduler: string;
     kwok: string;
     kwokStages: string;
+    pilotDiscovery: string;
 }
 
 interface State {
     server: string;
     ports: Record<string, number>;
+    istiodWebhook: IstiodWebhook;
     startedAt: string;
 }
 
@@ -95,6 +115,7 @@ interface Layout {
     state: string;
     kwokHome: string;
     volumes: string;
+    istiod: string;
 }
 
 function layout(dir: string): Layout {
@@ -110,6 +131,7 @@ function layout(dir: string): Layout {
         state: path.join(dir, "state.json"),
         kwokHome: path.join(dir, "kwok"),
         volumes: path.join(dir, "volumes"),
+        istiod: path.join(dir, "istiod"),
     };
 }
 
@@ -118,7 +140,7 @@ const pidFile = (l: Layout, component: Component): string => path.join(l.pids, `
 
 /** Builds or finds the pinned control plane, etcd and kwok (scripts/tools.sh). */
 export function ensureClusterTools(): Tools {
-    const values = runToolsScript(["kubernetes", "etcd", "kwok"]);
+    const values = runToolsScript(["kubernetes", "etcd", "kwok", "pilot-discovery"]);
     const tools: Tools = {
         etcd: values.ETCD!,
         kubeApiserver: values.KUBE_APISERVER!,
@@ -126,6 +148,7 @@ export function ensureClusterTools(): Tools {
         kubeScheduler: values.KUBE_SCHEDULER!,
         kwok: values.KWOK!,
         kwokStages: values.KWOK_STAGES!,
+        pilotDiscovery: values.PILOT_DISCOVERY!,
     };
     for (const [name, file] of Object.entries(tools)) {
         if (!file || !fs.existsSync(file)) throw new Error(`scripts/tools.sh did not provide ${name} (expected at ${file ?? "?"})`);
@@ -136,17 +159,14 @@ export function ensureClusterTools(): Tools {
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-/** Whether a PID is a live (not zombie) process; on Linux also that it runs `binary`. */
-function alive(pid: number, binary?: string): boolean {
+/** Whether a PID is a live (not zombie) process; on Linux also that its command line is the component's. */
+function alive(pid: number, component?: Component): boolean {
     if (!Number.isInteger(pid) || pid <= 0) return false;
     try {
         const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
         const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
         if (state === "Z" || state === "X") return false;
-        if (binary) {
-            const argv0 = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] ?? "";
-            if (path.basename(argv0) !== binary) return false;
-        }
+        if (component && !RUNS_COMPONENT[component](fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0"))) return false;
         return true;
     } catch (error) {
         if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
@@ -160,12 +180,20 @@ function alive(pid: number, binary?: string): boolean {
     }
 }
 
-const BINARY_NAMES: Record<Component, string> = {
-    etcd: "etcd",
-    "kube-apiserver": "kube-apiserver",
-    "kube-controller-manager": "kube-controller-manager",
-    "kube-scheduler": "kube-scheduler",
-    kwok: "kwok",
+const runsBinary =
+    (binary: string) =>
+    (argv: string[]): boolean =>
+        path.basename(argv[0] ?? "") === binary;
+const LOCAL_ISTIOD_SCRIPT = path.join(__dirname, "localIstiod.ts");
+
+/** Recognizes each component's command line, so that a reused PID is never taken for ours. */
+const RUNS_COMPONENT: Record<Component, (argv: string[]) => boolean> = {
+    etcd: runsBinary("etcd"),
+    "kube-apiserver": runsBinary("kube-apiserver"),
+    "kube-controller-manager": runsBinary("kube-controller-manager"),
+    "kube-scheduler": runsBinary("kube-scheduler"),
+    kwok: runsBinary("kwok"),
+    istiod: (argv) => argv.includes(LOCAL_ISTIOD_SCRIPT),
 };
 
 function readPid(l: Layout, component: Component): number | undefined {
@@ -182,7 +210,7 @@ function livePids(l: Layout): Partial<Record<Component, number>> {
     const result: Partial<Record<Component, number>> = {};
     for (const component of COMPONENTS) {
         const pid = readPid(l, component);
-        if (pid !== undefined && alive(pid, BINARY_NAMES[component])) result[component] = pid;
+        if (pid !== undefined && alive(pid, component)) result[component] = pid;
     }
     return result;
 }
@@ -198,10 +226,13 @@ function tail(file: string, lines = 15): string {
     }
 }
 
-/** Sends a signal to a process that may already be gone. */
+/**
+ * Sends a signal to a component's process group (each is started as a group leader, so children
+ * such as the local istiod's pilot-discovery go with it); the group may already be gone.
+ */
 function signal(pid: number, name: NodeJS.Signals): void {
     try {
-        process.kill(pid, name);
+        process.kill(-pid, name);
     } catch {
         // Already gone: nothing to stop.
     }
@@ -212,20 +243,23 @@ export async function stopCluster(dir: string = DEFAULT_CLUSTER_DIR, log: (messa
     const l = layout(dir);
     for (const component of [...COMPONENTS].reverse()) {
         const pid = readPid(l, component);
-        if (pid !== undefined && alive(pid, BINARY_NAMES[component])) {
+        if (pid !== undefined && alive(pid, component)) {
             signal(pid, "SIGTERM");
-            const deadline = Date.now() + 10_000;
+            // istiod drains for 10 s before it exits.
+            const deadline = Date.now() + (component === "istiod" ? 20_000 : 10_000);
             while (alive(pid) && Date.now() < deadline) await sleep(50);
             if (alive(pid)) {
                 log(`${component} (pid ${pid}) did not stop after SIGTERM; sending SIGKILL`);
                 signal(pid, "SIGKILL");
                 while (alive(pid)) await sleep(50);
             }
+            // Whatever the leader left behind in its group.
+            signal(pid, "SIGKILL");
         }
         fs.rmSync(pidFile(l, component), { force: true });
     }
     // Logs stay for a post-mortem; everything else is this run's state.
-    for (const doomed of [l.pids, l.etcdData, l.pki, l.componentKubeconfigs, l.kubeconfig, l.state, l.kwokHome, l.volumes]) {
+    for (const doomed of [l.pids, l.etcdData, l.pki, l.componentKubeconfigs, l.kubeconfig, l.state, l.kwokHome, l.volumes, l.istiod]) {
         fs.rmSync(doomed, { recursive: true, force: true });
     }
 }
@@ -234,7 +268,7 @@ export async function stopCluster(dir: string = DEFAULT_CLUSTER_DIR, log: (messa
 function killSync(l: Layout): void {
     for (const component of [...COMPONENTS].reverse()) {
         const pid = readPid(l, component);
-        if (pid !== undefined && alive(pid, BINARY_NAMES[component])) signal(pid, "SIGTERM");
+        if (pid !== undefined && alive(pid, component)) signal(pid, "SIGTERM");
     }
 }
 
@@ -278,6 +312,13 @@ function writePki(l: Layout): Credentials {
     fs.writeFileSync(path.join(l.pki, "front-proxy-client.ext"), "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n");
     openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "front-proxy-client.key", "-out", "front-proxy-client.csr", "-subj", "/CN=front-proxy-client"], l.pki);
     openssl(["x509", "-req", "-in", "front-proxy-client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "front-proxy-client.crt", "-days", days, "-extfile", "front-proxy-client.ext"], l.pki);
+    // istiod's webhook server: the API server calls it at https://127.0.0.1:<port> (see localIstiod.ts).
+    fs.writeFileSync(
+        path.join(l.pki, "istiod.ext"),
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost,DNS:istiod.istio-system.svc\n",
+    );
+    openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "istiod.key", "-out", "istiod.csr", "-subj", "/CN=istiod.istio-system.svc"], l.pki);
+    openssl(["x509", "-req", "-in", "istiod.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "istiod.crt", "-days", days, "-extfile", "istiod.ext"], l.pki);
     // Service-account token signing key pair.
     const { privateKey, publicKey } = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
     fs.writeFileSync(path.join(l.pki, "sa.key"), privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
@@ -298,6 +339,7 @@ function writePki(l: Layout): Credentials {
         ].join("\n"),
         { mode: 0o600 },
     );
+    fs.writeFileSync(path.join(l.pki, "admin.token"), `${tokens.admin}\n`, { mode: 0o600 });
     return { tokens, caPem: fs.readFileSync(path.join(l.pki, "ca.crt"), "utf8") };
 }
 
@@ -323,42 +365,6 @@ function kubeconfigText(server: string, caPem: string, user: string, token: stri
         `current-context: ${name}`,
         "",
     ].join("\n");
-}
-
-// ---------------------------------------------------------------------------------------------
-// HTTP against the components
-
-interface Response {
-    status: number;
-    body: string;
-}
-
-function request(url: string, options: { method?: string; token?: string; ca?: string; insecure?: boolean; body?: unknown; timeoutMs?: number } = {}): Promise<Response> {
-    return new Promise((resolve, reject) => {
-        const target = new URL(url);
-        const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-        const headers: Record<string, string> = { Accept: "application/json" };
-        if (options.token) headers.Authorization = `Bearer ${options.token}`;
-        if (payload !== undefined) {
-            headers["Content-Type"] = "application/json";
-            headers["Content-Length"] = String(Buffer.byteLength(payload));
-        }
-        const common = { method: options.method ?? "GET", headers, timeout: options.timeoutMs ?? 5000 };
-        const callback = (res: http.IncomingMessage): void => {
-            const chunks: Buffer[] = [];
-            res.on("data", (chunk: Buffer) => chunks.push(chunk));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-            res.on("error", reject);
-        };
-        const req =
-            target.protocol === "https:"
-                ? https.request(target, { ...common, ca: options.ca, rejectUnauthorized: !options.insecure }, callback)
-                : http.request(target, common, callback);
-        req.on("timeout", () => req.destroy(new Error(`timeout after ${common.timeout} ms`)));
-        req.on("error", reject);
-        if (payload !== undefined) req.write(payload);
-        req.end();
-    });
 }
 
 /** Ports chosen by the kernel on 127.0.0.1, all held at once so that they differ. */
@@ -387,12 +393,12 @@ function defaultLog(message: string): void {
 }
 
 /** Reads a running cluster's state from `dir`, if all of its components still run. */
-export function runningCluster(dir: string = DEFAULT_CLUSTER_DIR): { server: string; kubeconfig: string; pids: Record<Component, number> } | undefined {
+export function runningCluster(dir: string = DEFAULT_CLUSTER_DIR): Omit<Cluster, "dir" | "stop"> | undefined {
     const l = layout(dir);
     const pids = livePids(l);
     if (COMPONENTS.some((component) => pids[component] === undefined) || !fs.existsSync(l.state) || !fs.existsSync(l.kubeconfig)) return undefined;
     const state = JSON.parse(fs.readFileSync(l.state, "utf8")) as State;
-    return { server: state.server, kubeconfig: l.kubeconfig, pids: pids as Record<Component, number> };
+    return { server: state.server, kubeconfig: l.kubeconfig, pids: pids as Record<Component, number>, istiodWebhook: state.istiodWebhook };
 }
 
 /**
@@ -429,9 +435,23 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 
     try {
         const credentials = writePki(l);
-        const [etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kwokServer] = await freePorts(6);
+        const [etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kwokServer, ...istiodPorts] = await freePorts(11);
         const server = `https://127.0.0.1:${apiserver}`;
-        const ports = { etcdClient: etcdClient!, etcdPeer: etcdPeer!, apiserver: apiserver!, controllerManager: controllerManager!, scheduler: scheduler!, kwok: kwokServer! };
+        const [istiodHttp, istiodWebhooks, istiodGrpc, istiodSecureGrpc, istiodMonitoring] = istiodPorts as [number, number, number, number, number];
+        const ports = {
+            etcdClient: etcdClient!,
+            etcdPeer: etcdPeer!,
+            apiserver: apiserver!,
+            controllerManager: controllerManager!,
+            scheduler: scheduler!,
+            kwok: kwokServer!,
+            istiodHttp,
+            istiodWebhooks,
+            istiodGrpc,
+            istiodSecureGrpc,
+            istiodMonitoring,
+        };
+        const istiodWebhook: IstiodWebhook = { url: `https://127.0.0.1:${istiodWebhooks}`, caBundle: Buffer.from(credentials.caPem).toString("base64") };
         fs.writeFileSync(l.kubeconfig, kubeconfigText(server, credentials.caPem, "admin", credentials.tokens.admin), { mode: 0o600 });
         const componentKubeconfig = (name: string, user: string, token: string): string => {
             const file = path.join(l.componentKubeconfigs, `${name}.kubeconfig`);
@@ -571,7 +591,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
             tools.kwok,
             [
                 `--kubeconfig=${kwokKubeconfig}`,
-                `--config=${tools.kwokStages}`,
+                `--config=${writeKwokStages(l, tools.kwokStages)}`,
                 "--manage-all-nodes=false",
                 `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
                 // The address fake nodes report (the API server dials it for logs/exec): kwok's own server.
@@ -584,6 +604,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
             // kwok also reads ~/.kwok/kwok.yaml when it exists; give it a home of its own.
             { ...baseEnv, HOME: l.kwokHome },
         );
+        launch("istiod", process.execPath, ["--require", require.resolve("tsx/cjs"), LOCAL_ISTIOD_SCRIPT, writeLocalIstiodConfig(l, server, tools.pilotDiscovery, ports)]);
 
         // The default StorageClass and the static volume pool, then the fake nodes.
         await create("/apis/storage.k8s.io/v1/storageclasses", {
@@ -646,7 +667,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
             );
         });
 
-        const state: State = { server, ports, startedAt: new Date().toISOString() };
+        await waitFor("istiod", "the local istiod launcher watched for pods", async () => fs.readFileSync(logFile(l, "istiod"), "utf8").includes("watching for istiod pods"));
+
+        const state: State = { server, ports, istiodWebhook, startedAt: new Date().toISOString() };
         fs.writeFileSync(l.state, JSON.stringify(state, null, 2));
         log(`ready after ${((Date.now() - started) / 1000).toFixed(1)} s: kubectl --kubeconfig ${l.kubeconfig} get nodes`);
         const pids = Object.fromEntries(COMPONENTS.map((component) => [component, children.get(component)!.pid!])) as Record<Component, number>;
@@ -654,11 +677,80 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
             cleanupHooks?.();
             cleanupHooks = undefined;
         }
-        return { dir, kubeconfig: l.kubeconfig, server, pids, stop };
+        return { dir, kubeconfig: l.kubeconfig, server, pids, istiodWebhook, stop };
     } catch (error) {
         await stop();
         throw error;
     }
+}
+
+/**
+ * kwok's stages: the upstream node and pod stages that tools.sh took from the kwok module, with
+ * the pod-ready stage held back for pods that a local process runs (istiod's) until the process
+ * is ready, plus a load balancer stage. Returns the file's path.
+ */
+function writeKwokStages(l: Layout, upstreamStages: string): string {
+    const stages = parseAllDocuments(fs.readFileSync(upstreamStages, "utf8")).map((document) => document.toJS() as KwokStage);
+    const podReady = stages.find((stage) => stage.metadata.name === "pod-ready");
+    if (!podReady) throw new Error(`${upstreamStages} has no pod-ready stage; rebuild it with scripts/tools.sh kwok`);
+    const labels = Object.entries(ISTIOD_POD_SELECTOR).map(([key, value]) => `.metadata.labels.${key} == ${JSON.stringify(value)}`).join(" and ");
+    podReady.spec.selector.matchExpressions.push({
+        key: `if (${labels}) then (.metadata.annotations[${JSON.stringify(LOCAL_PROCESS_ANNOTATION)}] // "starting") else "ready" end`,
+        operator: "In",
+        values: ["ready"],
+    });
+    stages.push({
+        apiVersion: "kwok.x-k8s.io/v1alpha1",
+        kind: "Stage",
+        metadata: { name: "service-load-balancer" },
+        spec: {
+            resourceRef: { apiGroup: "v1", kind: "Service" },
+            selector: {
+                matchExpressions: [
+                    { key: ".spec.type", operator: "In", values: ["LoadBalancer"] },
+                    { key: ".status.loadBalancer.ingress", operator: "DoesNotExist" },
+                ],
+            },
+            next: { statusTemplate: 'loadBalancer:\n  ingress:\n  - ip: "127.0.0.1"\n    ipMode: VIP\n' },
+        },
+    });
+    const file = path.join(l.kwokHome, "stages.yaml");
+    fs.writeFileSync(file, stages.map((stage) => stringify(stage)).join("---\n"));
+    return file;
+}
+
+interface KwokStage {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string };
+    spec: {
+        resourceRef: { apiGroup: string; kind: string };
+        selector: { matchExpressions: { key: string; operator: string; values?: string[] }[] };
+        next: Record<string, unknown>;
+    };
+}
+
+/** The local istiod launcher's configuration file (see localIstiod.ts); returns its path. */
+function writeLocalIstiodConfig(l: Layout, server: string, pilotDiscovery: string, ports: Record<"istiodHttp" | "istiodWebhooks" | "istiodGrpc" | "istiodSecureGrpc" | "istiodMonitoring", number>): string {
+    // istiod's mesh CA is "plugged in" as files: the cluster CA, so no istio-ca-secret is needed before its namespace exists.
+    const cacerts = path.join(l.istiod, "etc", "cacerts");
+    fs.mkdirSync(cacerts, { recursive: true, mode: 0o700 });
+    for (const file of ["ca-cert.pem", "root-cert.pem", "cert-chain.pem"]) fs.copyFileSync(path.join(l.pki, "ca.crt"), path.join(cacerts, file));
+    fs.copyFileSync(path.join(l.pki, "ca.key"), path.join(cacerts, "ca-key.pem"));
+    const config: LocalIstiodConfig = {
+        server,
+        caCertFile: path.join(l.pki, "ca.crt"),
+        adminTokenFile: path.join(l.pki, "admin.token"),
+        pilotDiscovery,
+        servingCertFile: path.join(l.pki, "istiod.crt"),
+        servingKeyFile: path.join(l.pki, "istiod.key"),
+        workDir: l.istiod,
+        logFile: path.join(l.logs, "pilot-discovery.log"),
+        ports: { http: ports.istiodHttp, webhooks: ports.istiodWebhooks, grpc: ports.istiodGrpc, secureGrpc: ports.istiodSecureGrpc, monitoring: ports.istiodMonitoring },
+    };
+    const file = path.join(l.istiod, "launcher.json");
+    fs.writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o600 });
+    return file;
 }
 
 /**

@@ -85,10 +85,12 @@ export function embeddedConfigFile(
     const document = (parseYaml(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown>; encryptionsalt?: string };
     const salt = readSalt(stateDir, stack);
     if (document.encryptionsalt === undefined && salt !== undefined) document.encryptionsalt = salt;
-    const config = { ...(document.config ?? {}) };
+    // Overrides first: the embedded defaults below fill in only what neither the stack nor they set.
+    const config = { ...(document.config ?? {}), ...overrides };
     const key = (name: string) => `${PROJECT}:${name}`;
+    let embedded: ReturnType<typeof runningCluster>;
     if (config[key("kubernetes")] === undefined && !clusterConfigured()) {
-        const embedded = runningCluster();
+        embedded = runningCluster();
         if (embedded) {
             config[key("kubernetes")] = { kubeconfig: embedded.kubeconfig };
             // The embedded cluster has no ingress controller to give Ingresses an address.
@@ -98,10 +100,13 @@ export function embeddedConfigFile(
         }
     }
     const istio = config[key("istio")] as Record<string, unknown> | undefined;
-    if (istio && istio.controlPlane === "install" && istio.repository === undefined && istio.localChartsDir === undefined) {
-        config[key("istio")] = { ...istio, localChartsDir: tools.istioCharts };
+    if (istio && istio.controlPlane === "install") {
+        const defaults: Record<string, unknown> = {};
+        if (istio.repository === undefined && istio.localChartsDir === undefined) defaults.localChartsDir = tools.istioCharts;
+        // The embedded cluster's API server reaches its istiod, a local process, only on loopback.
+        if (embedded && istio.webhookEndpoint === undefined) defaults.webhookEndpoint = embedded.istiodWebhook;
+        config[key("istio")] = { ...istio, ...defaults };
     }
-    Object.assign(config, overrides);
     const file = path.join(stateDir, "config", `Pulumi.${stack}.yaml`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, stringify({ ...document, config }));

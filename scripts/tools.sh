@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds (or finds) the pinned Pulumi CLI and Kubernetes provider, and fetches the pinned Istio
 # module for its charts; on request, the local cluster's pieces (kube-apiserver,
-# kube-controller-manager, kube-scheduler, etcd, kwok) for scripts/cluster.ts.
+# kube-controller-manager, kube-scheduler, etcd, kwok, istiod's pilot-discovery) for scripts/cluster.ts.
 # Everything goes to a cache outside the clone; nothing here is committed.
 #
 #   scripts/tools.sh [targets]  build what is missing (all, or some of: cli provider istio promtool
-#                               istioctl kube-score actionlint kubernetes etcd kwok; `cluster` = the last three, not part of all),
+#                               istioctl kube-score actionlint kubernetes etcd kwok pilot-discovery; `cluster` = the last four, not part of all),
 #                               then print the tool paths as shell variables
 #   PLUGGABLE_MESH_TOOLS=/dir   cache directory (default: ${XDG_CACHE_HOME:-~/.cache}/pluggable-mesh/tools)
 #
@@ -273,6 +273,18 @@ build_istioctl() {
   echo "${ISTIO_MODULE_VERSION}" >"$stamp"
 }
 
+build_pilot_discovery() {
+  # istiod's binary, run by scripts/cluster.ts as a local process so that Istio itself validates our
+  # objects and injects our pods. Same module and stamp as istioctl.
+  local stamp=$TOOLS/pilot-discovery.version
+  if [[ -x $BIN/pilot-discovery && $(cat "$stamp" 2>/dev/null) == "${ISTIO_MODULE_VERSION}" ]]; then return; fi
+  log "building pilot-discovery (istiod) from istio.io/istio@${ISTIO_MODULE_VERSION} (about 5 minutes cold)"
+  step "istio.io/istio@${ISTIO_MODULE_VERSION}: go install ./pilot/cmd/pilot-discovery" \
+    env GOBIN="$BIN" go install -trimpath -ldflags "-s -w -X istio.io/istio/pkg/version.buildVersion=${ISTIO_MODULE_VERSION} -X istio.io/istio/pkg/version.buildStatus=Clean" \
+      "istio.io/istio/pilot/cmd/pilot-discovery@${ISTIO_MODULE_VERSION}"
+  echo "${ISTIO_MODULE_VERSION}" >"$stamp"
+}
+
 build_kube_score() {
   if [[ -x $BIN/kube-score && $("$BIN/kube-score" version 2>/dev/null) == *"version: ${KUBE_SCORE_VERSION}"* ]]; then return; fi
   log "building kube-score v${KUBE_SCORE_VERSION} from github.com/zegl/kube-score (about 30 seconds cold)"
@@ -304,8 +316,9 @@ for target in "${targets[@]}"; do
     kubernetes) build_kubernetes ;;
     etcd) build_etcd ;;
     kwok) build_kwok ;;
-    cluster) build_kubernetes; build_etcd; build_kwok ;;
-    *) fail "unknown target ${target}; use all, cli, provider, istio, promtool, istioctl, kube-score, actionlint, kubernetes, etcd, kwok or cluster" ;;
+    pilot-discovery) build_pilot_discovery ;;
+    cluster) build_kubernetes; build_etcd; build_kwok; build_pilot_discovery ;;
+    *) fail "unknown target ${target}; use all, cli, provider, istio, promtool, istioctl, kube-score, actionlint, kubernetes, etcd, kwok, pilot-discovery or cluster" ;;
   esac
 done
 
@@ -321,5 +334,6 @@ echo "KUBE_CONTROLLER_MANAGER=$BIN/kube-controller-manager"
 echo "KUBE_SCHEDULER=$BIN/kube-scheduler"
 echo "ETCD=$BIN/etcd"
 echo "KWOK=$BIN/kwok"
+echo "PILOT_DISCOVERY=$BIN/pilot-discovery"
 echo "KWOK_STAGES=$TOOLS/kwok-${KWOK_VERSION}/stages.yaml"
 echo "TOOLS_BIN=$BIN"

@@ -29,6 +29,8 @@ export const istioConfigSchema = z
         gateway: z.strictObject({ enabled: z.boolean().optional(), serviceType: z.enum(["LoadBalancer", "NodePort", "ClusterIP"]).optional() }).optional(),
         /** failurePolicy of Istio's validating webhook. @default "Fail" */
         validationFailurePolicy: z.enum(["Fail", "Ignore"]).optional(),
+        /** Where the API server calls istiod's webhooks, when not through its Service. @default through the Service */
+        webhookEndpoint: z.strictObject({ url: z.string(), caBundle: z.string() }).optional(),
     })
     .default({ controlPlane: "none" });
 

@@ -69,6 +69,7 @@ function istioArgs(config: StackConfig): IstioControlPlaneArgs {
         proxyResources: istio.proxyResources,
         gateway: istio.gateway,
         validationFailurePolicy: istio.validationFailurePolicy,
+        webhookEndpoint: istio.webhookEndpoint,
         kubernetesVersion: config.kubernetesVersion,
     };
 }

@@ -332,6 +332,46 @@ describe("IstioControlPlane", () => {
         assert.deepEqual(registered.slice(before).map((resource) => resource.name), []);
     });
 
+    describe("with a webhook endpoint outside the cluster's pod network", () => {
+        const caBundle = Buffer.from("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").toString("base64");
+        before(async () => {
+            new cp.IstioControlPlane("external", { webhookEndpoint: { url: "https://127.0.0.1:15017", caBundle } });
+            await settle();
+        });
+
+        it("points base's validator at /validate with the CA bundle", () => {
+            assert.deepEqual(findResource(CHART, "external-base").inputs.values.base, {
+                validationFailurePolicy: "Fail",
+                validationURL: "https://127.0.0.1:15017/validate",
+                validationCABundle: caBundle,
+            });
+        });
+
+        it("points istiod's validator and injector at the endpoint, keeping istiod installed", () => {
+            const values = findResource(CHART, "external-istiod").inputs.values;
+            assert.deepEqual(values.base, { validationFailurePolicy: "Fail", validationURL: "https://127.0.0.1:15017/validate", validationCABundle: caBundle });
+            assert.deepEqual(values.istiodRemote, { injectionURL: "https://127.0.0.1:15017/inject", injectionCABundle: caBundle });
+        });
+
+        it("refuses a URL with a path, a bundle that is not base64 PEM, and Ignore", () => {
+            assert.throws(
+                () =>
+                    new cp.IstioControlPlane("bad-endpoint", {
+                        webhookEndpoint: { url: "http://istiod:15017/inject", caBundle: "not a certificate at all, really" },
+                        validationFailurePolicy: "Ignore",
+                    }),
+                {
+                    message: [
+                        "invalid configuration (3 problems):",
+                        `bad-endpoint.webhookEndpoint.url: "http://istiod:15017/inject" is not a base URL of istiod's webhook server; use https://host:port with no path, e.g. "https://istiod.example.com:15017"`,
+                        'bad-endpoint.webhookEndpoint.caBundle: "not a certificate at all"... is not base64 of PEM certificates; use the output of `base64 -w0 ca.crt`',
+                        `bad-endpoint.validationFailurePolicy: "Ignore" cannot be combined with webhookEndpoint, whose validation webhook always fails closed; use "Fail"`,
+                    ].join("\n"),
+                },
+            );
+        });
+    });
+
     it("refuses an Istio release that does not support the declared cluster", () => {
         assert.throws(
             () => new cp.IstioControlPlane("old-cluster", { version: "1.30.1", kubernetesVersion: "1.31" }),

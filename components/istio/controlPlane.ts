@@ -23,6 +23,24 @@ export const GATEWAY_SERVICE_TYPES: readonly GatewayServiceType[] = ["LoadBalanc
 export type ValidationFailurePolicy = "Fail" | "Ignore";
 
 /**
+ * Where the API server calls istiod's admission webhooks when it cannot reach the `istiod` Service:
+ * an istiod outside the cluster's pod network (Istio's external control plane), or the embedded
+ * test cluster, whose pods are fake and whose istiod runs as a local process.
+ */
+export interface IstioWebhookEndpointArgs {
+    /**
+     * Base `https://` URL of istiod's webhook server (its port 15017), without a path: `/inject`
+     * and `/validate` are appended. Must not name a Service of the cluster (use the default then).
+     */
+    url: string;
+    /**
+     * Base64 of the PEM CA certificate(s) that signed istiod's serving certificate. Written into the
+     * webhook configurations, so istiod never patches them and `pulumi up` never undoes a patch.
+     */
+    caBundle: string;
+}
+
+/**
  * Helm release names. `helm.v4.Chart` renders like `helm template`, so no Helm release object
  * exists, but charts read `.Release.Name`: the gateway chart derives its Deployment, ServiceAccount
  * and selector labels from it. They are constants, independent of the component's name, so that
@@ -133,6 +151,12 @@ export interface IstioControlPlaneArgs {
      * that does not support it fails validation before anything is registered. @default undefined (not checked)
      */
     kubernetesVersion?: string;
+    /**
+     * Call istiod's injection and validation webhooks at this URL instead of through the `istiod`
+     * Service (the charts' `istiodRemote.injectionURL` and `base.validationURL`, with their CA
+     * bundles). Validation then always fails closed. @default undefined (through the Service)
+     */
+    webhookEndpoint?: IstioWebhookEndpointArgs;
 }
 
 /** {@link IstioControlPlaneArgs} with every default applied. */
@@ -148,6 +172,7 @@ export interface ResolvedIstioControlPlaneArgs {
     gateway: Required<IstioGatewayArgs>;
     validationFailurePolicy: ValidationFailurePolicy;
     kubernetesVersion: string | undefined;
+    webhookEndpoint: IstioWebhookEndpointArgs | undefined;
 }
 
 /** The one place where {@link IstioControlPlaneArgs} defaults live. */
@@ -180,6 +205,7 @@ export function withDefaults(args: IstioControlPlaneArgs = {}): ResolvedIstioCon
         },
         validationFailurePolicy: args.validationFailurePolicy ?? "Fail",
         kubernetesVersion: args.kubernetesVersion,
+        webhookEndpoint: args.webhookEndpoint,
     };
 }
 
@@ -257,10 +283,43 @@ export function validateIstioControlPlaneArgs(
     if (args.validationFailurePolicy !== "Fail" && args.validationFailurePolicy !== "Ignore") {
         problems.push({ key: "validationFailurePolicy", message: `${given(args.validationFailurePolicy)} is not a failure policy; use Fail or Ignore` });
     }
+    if (args.webhookEndpoint !== undefined) {
+        problems.push(...validateWebhookEndpoint(args.webhookEndpoint, args.validationFailurePolicy));
+    }
     if (!GATEWAY_SERVICE_TYPES.includes(args.gateway.serviceType)) {
         problems.push({ key: "gateway.serviceType", message: `${given(args.gateway.serviceType)} is not a Service type; use one of ${GATEWAY_SERVICE_TYPES.join(", ")}` });
     }
     return problems;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+function validateWebhookEndpoint(endpoint: IstioWebhookEndpointArgs, failurePolicy: ValidationFailurePolicy): Problem[] {
+    const problems: Problem[] = [];
+    let url: URL | undefined;
+    try {
+        url = new URL(endpoint.url);
+    } catch {
+        // Reported below.
+    }
+    if (url === undefined || url.protocol !== "https:" || (url.pathname !== "/" && url.pathname !== "") || url.search !== "" || url.hash !== "" || endpoint.url.endsWith("/")) {
+        problems.push({ key: "webhookEndpoint.url", message: `${given(endpoint.url)} is not a base URL of istiod's webhook server; use https://host:port with no path, e.g. "https://istiod.example.com:15017"` });
+    }
+    const pem = BASE64.test(endpoint.caBundle) ? Buffer.from(endpoint.caBundle, "base64").toString("utf8") : "";
+    if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+        const shown = endpoint.caBundle.length > 24 ? `${given(endpoint.caBundle.slice(0, 24))}...` : given(endpoint.caBundle);
+        problems.push({ key: "webhookEndpoint.caBundle", message: `${shown} is not base64 of PEM certificates; use the output of \`base64 -w0 ca.crt\`` });
+    }
+    if (failurePolicy !== "Fail") {
+        // The charts force Fail whenever a CA bundle is given; saying Ignore would be a promise they break.
+        problems.push({ key: "validationFailurePolicy", message: `${given(failurePolicy)} cannot be combined with webhookEndpoint, whose validation webhook always fails closed; use "Fail"` });
+    }
+    return problems;
+}
+
+/** Chart values pointing a webhook at {@link IstioWebhookEndpointArgs.url}: validation (base and istiod charts). */
+function validationWebhookValues(endpoint: IstioWebhookEndpointArgs | undefined): Record<string, string> {
+    return endpoint === undefined ? {} : { validationURL: `${endpoint.url}/validate`, validationCABundle: endpoint.caBundle };
 }
 
 /** Labels that turn on sidecar injection for a namespace (with a revision, the revision label selects the istiod). */
@@ -313,7 +372,7 @@ export function baseValues(args: ResolvedIstioControlPlaneArgs): Record<string, 
     return {
         // With a revisioned istiod there is no "istiod" Service; the default validator must point at the revision.
         defaultRevision: args.revision ?? "default",
-        base: { validationFailurePolicy: args.validationFailurePolicy },
+        base: { validationFailurePolicy: args.validationFailurePolicy, ...validationWebhookValues(args.webhookEndpoint) },
         global: { istioNamespace: args.namespace },
     };
 }
@@ -336,8 +395,12 @@ export function istiodValues(args: ResolvedIstioControlPlaneArgs): Record<string
             outboundTrafficPolicy: { mode: args.meshConfig.outboundTrafficPolicy },
             defaultConfig: { holdApplicationUntilProxyStarts: args.meshConfig.holdApplicationUntilProxyStarts },
         },
-        base: { validationFailurePolicy: args.validationFailurePolicy },
+        base: { validationFailurePolicy: args.validationFailurePolicy, ...validationWebhookValues(args.webhookEndpoint) },
     };
+    if (args.webhookEndpoint !== undefined) {
+        // istiodRemote.enabled stays false: istiod itself is still installed, only the webhooks' address changes.
+        values.istiodRemote = { injectionURL: `${args.webhookEndpoint.url}/inject`, injectionCABundle: args.webhookEndpoint.caBundle };
+    }
     if (args.revision !== undefined) {
         values.revision = args.revision;
     }
