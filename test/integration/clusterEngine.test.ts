@@ -1,10 +1,10 @@
 import * as assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startCluster, type Cluster } from "../../scripts/cluster";
 import { ensureTools, openStack, PROJECT_ROOT, type EngineStack, type Tools } from "../../scripts/engine";
+import { identities, kubectlFor, type Kubectl } from "../support/kubectl";
 
 /**
  * The real engine and provider against the embedded cluster (real API server, controllers and
@@ -14,7 +14,6 @@ import { ensureTools, openStack, PROJECT_ROOT, type EngineStack, type Tools } fr
  */
 
 const NAMESPACE = "ruoyi";
-const KINDS = "deployments,statefulsets,services,persistentvolumeclaims";
 
 describe("the real engine on the embedded cluster", function () {
     let cluster: Cluster;
@@ -38,17 +37,7 @@ describe("the real engine on the embedded cluster", function () {
         fs.rmSync(scratch, { recursive: true, force: true });
     });
 
-    function kubectl(...args: string[]): string {
-        return execFileSync("kubectl", ["--kubeconfig", cluster.kubeconfig, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-    }
-
-    /** UIDs of our workloads, Services and claims, with the volume each claim is bound to. */
-    function identities(): Record<string, string> {
-        const list = JSON.parse(kubectl("get", KINDS, "-n", NAMESPACE, "-o", "json")) as { items: { kind: string; metadata: { name: string; uid: string }; spec?: { volumeName?: string } }[] };
-        return Object.fromEntries(
-            list.items.map((item) => [`${item.kind}/${item.metadata.name}`, item.kind === "PersistentVolumeClaim" ? `${item.metadata.uid} on ${item.spec?.volumeName}` : item.metadata.uid]),
-        );
-    }
+    const kubectl: Kubectl = (...args) => kubectlFor(cluster.kubeconfig)(...args);
 
     async function stackIn(mode: string): Promise<EngineStack> {
         return openStack("cluster-it", tools, {
@@ -71,7 +60,7 @@ describe("the real engine on the embedded cluster", function () {
         assert.equal(result.summary.result, "succeeded");
         const deployments = JSON.parse(kubectl("get", "deployments", "-n", NAMESPACE, "-o", "json")) as { items: { metadata: { name: string }; status: { readyReplicas?: number } }[] };
         assert.deepEqual(deployments.items.map((item) => [item.metadata.name, item.status.readyReplicas]).sort(), [["redis", 1], ["ruoyi-admin", 1], ["ruoyi-ui", 1]]);
-        first = identities();
+        first = identities(kubectl, NAMESPACE);
         assert.equal(Object.keys(first).length, 3 + 1 + 8 + 1, JSON.stringify(first));
         assert.match(first["PersistentVolumeClaim/data-mysql-0"]!, / on local-pv-\d+$/);
     });
@@ -80,7 +69,7 @@ describe("the real engine on the embedded cluster", function () {
         it(`switching to ${mode} rolls the pods in place: every UID and bound volume stays`, async function () {
             const { stack, configFile, guard } = await stackIn(mode);
             await guard(() => stack.up({ configFile }));
-            assert.deepEqual(identities(), first);
+            assert.deepEqual(identities(kubectl, NAMESPACE), first);
             const template = JSON.parse(kubectl("get", "deployment", "ruoyi-admin", "-n", NAMESPACE, "-o", "json")).spec.template;
             assert.equal(template.metadata.annotations["pluggable-mesh.io/mode"], mode);
             assert.deepEqual((template.spec.initContainers ?? []).map((container: { name: string }) => container.name), mode === "envoy" ? ["envoy"] : []);

@@ -1,0 +1,244 @@
+import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { parse as parseYaml } from "yaml";
+import { startCluster, type Cluster } from "../../scripts/cluster";
+import { ensureTools, openStack, PROJECT_ROOT, type EngineStack, type Tools } from "../../scripts/engine";
+import { LOCAL_PROCESS_ANNOTATION } from "../../scripts/localIstiod";
+import { identities, kubectlFor, type Kubectl } from "../support/kubectl";
+
+/**
+ * The prod stack on the embedded cluster with a real istiod: Istio's base and istiod charts from
+ * the pinned module, istiod (pilot-discovery) running as a local process behind the charts'
+ * webhooks, then RuoYi in istio mode beside two copies of it in envoy and native mode. Istio
+ * itself injects the istio-mode pods and validates every Istio object we emit; the API server
+ * checks them against the installed CRDs.
+ */
+
+const ISTIO_API_GROUPS = ["networking.istio.io", "security.istio.io", "telemetry.istio.io", "extensions.istio.io"];
+
+interface PodList {
+    items: {
+        metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+        spec: { containers: { name: string }[]; initContainers?: { name: string; restartPolicy?: string }[] };
+        status: { phase?: string; conditions?: { type: string; status: string }[] };
+    }[];
+}
+
+/** Names of every container of a pod, init containers (where native sidecars live) first. */
+function containerNames(pod: PodList["items"][number]): string[] {
+    return [...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((container) => container.name);
+}
+
+function steps(): { ops: string[]; onEvent: (event: EngineEvent) => void } {
+    const ops: string[] = [];
+    return {
+        ops,
+        onEvent: (event) => {
+            const metadata = event.resourcePreEvent?.metadata;
+            if (metadata && metadata.op !== "same") ops.push(`${metadata.op} ${metadata.type} ${metadata.urn.split("::").pop()}`);
+        },
+    };
+}
+
+describe("prod with Istio on the embedded cluster (a real istiod)", function () {
+    let cluster: Cluster;
+    let tools: Tools;
+    let scratch: string;
+    const specs: Record<"istio" | "envoy" | "native", string> = { istio: "", envoy: "", native: "" };
+    const timings: string[] = [];
+
+    before(async function () {
+        tools = ensureTools();
+        scratch = fs.mkdtempSync(path.join(os.tmpdir(), "pluggable-mesh-cluster-istio-"));
+        const started = Date.now();
+        cluster = await startCluster({ dir: path.join(scratch, "cluster") });
+        timings.push(`cluster start ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        const ruoyi = fs.readFileSync(path.join(PROJECT_ROOT, "stacks", "apps", "ruoyi.yaml"), "utf8");
+        specs.istio = path.join(scratch, "ruoyi.yaml");
+        fs.writeFileSync(specs.istio, ruoyi);
+        // Copies of the same app under other names and namespaces, in the other modes; without an
+        // Ingress, which the embedded cluster has no controller for.
+        for (const mode of ["envoy", "native"] as const) {
+            const copy = ruoyi.replace(/^name: ruoyi$/m, `name: ruoyi-${mode}`).replace(/^namespace: ruoyi$/m, `namespace: ruoyi-${mode}`).replace(/^\s+expose: .*\n/m, "");
+            assert.equal((copy.match(new RegExp(`ruoyi-${mode}\\b`, "g")) ?? []).length, 2, "the copy's name and namespace were replaced");
+            specs[mode] = path.join(scratch, `ruoyi-${mode}.yaml`);
+            fs.writeFileSync(specs[mode], copy);
+        }
+    });
+
+    after(async function () {
+        if (timings.length > 0) console.log(`      timings: ${timings.join("; ")}`);
+        await cluster?.stop();
+        fs.rmSync(scratch, { recursive: true, force: true });
+    });
+
+    const kubectl: Kubectl = (...args) => kubectlFor(cluster.kubeconfig)(...args);
+    const json = <T>(...args: string[]): T => JSON.parse(kubectl(...args, "-o", "json")) as T;
+
+    /** The prod stack file's Istio settings with the embedded cluster's webhook endpoint, and RuoYi's mode. */
+    async function prodStack(ruoyiMode?: string): Promise<EngineStack> {
+        const prod = parseYaml(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> };
+        const istio = prod.config["pluggable-mesh:istio"] as Record<string, unknown>;
+        return openStack("cluster-istio-it", tools, {
+            stateDir: path.join(scratch, "state"),
+            configFrom: "prod",
+            overrides: {
+                "pluggable-mesh:kubernetes": { kubeconfig: cluster.kubeconfig },
+                "pluggable-mesh:ingressController": false,
+                "pluggable-mesh:istio": { ...istio, webhookEndpoint: cluster.istiodWebhook },
+                "pluggable-mesh:linkerd": { controlPlane: "existing" },
+                "pluggable-mesh:apps": [{ spec: specs.istio, ...(ruoyiMode ? { mode: ruoyiMode } : {}) }, { spec: specs.envoy, mode: "envoy" }, { spec: specs.native, mode: "native" }],
+            },
+        });
+    }
+
+    /** Every namespaced Istio object in the cluster (all of them ours). */
+    function istioObjects(): { kind: string; metadata: { name: string; namespace: string } }[] {
+        const kinds = kubectl("api-resources", "--namespaced", "-o", "name")
+            .split("\n")
+            .filter((resource) => ISTIO_API_GROUPS.some((group) => resource.endsWith(`.${group}`)));
+        return json<{ items: { kind: string; metadata: { name: string; namespace: string } }[] }>("get", kinds.join(","), "-A").items;
+    }
+
+    let first: Record<string, string> = {};
+
+    it("up installs Istio from the real charts, then the apps; every workload becomes ready", async function () {
+        const started = Date.now();
+        const { stack, configFile, guard } = await prodStack();
+        const result = await guard(() => stack.up({ configFile }));
+        timings.push(`prod up ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        assert.equal(result.summary.result, "succeeded");
+
+        const deployments = json<{ items: { metadata: { namespace: string; name: string }; spec: { replicas: number }; status: { readyReplicas?: number } }[] }>("get", "deployments", "-A");
+        const names = deployments.items.map((item) => `${item.metadata.namespace}/${item.metadata.name}`);
+        for (const expected of ["istio-system/istiod", "istio-system/istio-ingressgateway", "istio-system/prometheus", "istio-system/kiali", "ruoyi/ruoyi-admin", "ruoyi-envoy/ruoyi-admin", "ruoyi-native/ruoyi-ui"]) {
+            assert.ok(names.includes(expected), `${expected} among ${names.join(", ")}`);
+        }
+        for (const item of deployments.items) assert.equal(item.status.readyReplicas, item.spec.replicas, `${item.metadata.namespace}/${item.metadata.name} is ready`);
+
+        // The istiod pod turned Ready only once the local istiod answered /ready.
+        const istiod = json<PodList>("get", "pods", "-n", "istio-system", "-l", "app=istiod");
+        assert.equal(istiod.items.length, 1);
+        assert.equal(istiod.items[0]!.metadata.annotations?.[LOCAL_PROCESS_ANNOTATION], "ready");
+
+        const gateway = json<{ status: { loadBalancer: { ingress?: { ip: string }[] } } }>("get", "service", "istio-ingressgateway", "-n", "istio-system");
+        assert.deepEqual(gateway.status.loadBalancer.ingress?.map((ingress) => ingress.ip), ["127.0.0.1"]);
+
+        first = identities(kubectl, "ruoyi");
+        assert.match(first["PersistentVolumeClaim/data-mysql-0"]!, / on local-pv-\d+$/);
+    });
+
+    it("istiod injected every istio-mode pod and the gateway, and no envoy- or native-mode pod", function () {
+        const pods = json<PodList>("get", "pods", "-A").items;
+        const injected = (pod: PodList["items"][number]) => containerNames(pod).includes("istio-proxy") && pod.metadata.annotations?.["sidecar.istio.io/status"] !== undefined;
+        const inNamespace = (namespace: string) => pods.filter((pod) => pod.metadata.namespace === namespace);
+        assert.equal(inNamespace("ruoyi").length, 4);
+        for (const pod of inNamespace("ruoyi")) {
+            assert.ok(injected(pod), `ruoyi/${pod.metadata.name} carries istiod's proxy: ${containerNames(pod).join(", ")}`);
+            // Istio 1.30 injects the proxy as a native sidecar, so it starts before the app and stops after it.
+            assert.equal(pod.spec.initContainers?.find((container) => container.name === "istio-proxy")?.restartPolicy, "Always");
+        }
+        const gateway = inNamespace("istio-system").filter((pod) => pod.metadata.labels?.app === "istio-ingressgateway");
+        assert.equal(gateway.length, 1);
+        assert.ok(containerNames(gateway[0]!).includes("istio-proxy"), "the gateway pod got the gateway template");
+        for (const namespace of ["ruoyi-envoy", "ruoyi-native"]) {
+            assert.equal(inNamespace(namespace).length, 4);
+            for (const pod of inNamespace(namespace)) assert.ok(!injected(pod) && !containerNames(pod).includes("istio-proxy"), `${namespace}/${pod.metadata.name} has no Istio proxy: ${containerNames(pod).join(", ")}`);
+        }
+        assert.deepEqual(
+            inNamespace("ruoyi-envoy").map((pod) => containerNames(pod).includes("envoy")),
+            [true, true, true, true],
+            "the envoy-mode copy runs our envoy sidecar",
+        );
+    });
+
+    it("every Istio object we emit passes istiod's validation; istiod refuses what no CRD schema catches", function () {
+        const webhooks = json<{ items: { metadata: { name: string }; webhooks: { clientConfig: { url?: string }; failurePolicy: string }[] }[] }>("get", "validatingwebhookconfigurations");
+        const istioWebhooks = webhooks.items.flatMap((item) => item.webhooks.map((webhook) => ({ name: item.metadata.name, ...webhook })));
+        assert.ok(istioWebhooks.length >= 2, JSON.stringify(istioWebhooks));
+        for (const webhook of istioWebhooks) {
+            assert.equal(webhook.clientConfig.url, `${cluster.istiodWebhook.url}/validate`, webhook.name);
+            assert.equal(webhook.failurePolicy, "Fail", webhook.name);
+        }
+
+        const objects = istioObjects();
+        const kinds = new Set(objects.map((object) => object.kind));
+        for (const kind of ["PeerAuthentication", "AuthorizationPolicy", "DestinationRule", "VirtualService", "Gateway"]) assert.ok(kinds.has(kind), `we emit a ${kind}: ${[...kinds].join(", ")}`);
+        // Each object re-submitted as an update (server-side dry run) goes through the webhooks again: istiod's verdict now.
+        const replaced = execFileSync("kubectl", ["--kubeconfig", cluster.kubeconfig, "replace", "--dry-run=server", "-f", "-"], {
+            input: JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }),
+            encoding: "utf8",
+        });
+        assert.equal(replaced.trim().split("\n").length, objects.length, replaced);
+
+        // Negative control: a port that is not a number passes the CRD schema but not istiod.
+        const bad = {
+            apiVersion: "security.istio.io/v1",
+            kind: "AuthorizationPolicy",
+            metadata: { name: "bad-port", namespace: "ruoyi" },
+            spec: { rules: [{ to: [{ operation: { ports: ["abc"] } }] }] },
+        };
+        assert.throws(
+            () => execFileSync("kubectl", ["--kubeconfig", cluster.kubeconfig, "apply", "-f", "-"], { input: JSON.stringify(bad), encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] }),
+            (error: Error & { stderr?: string }) => /admission webhook "[^"]*validation\.istio\.io" denied the request.*bad port/s.test(error.stderr ?? ""),
+        );
+    });
+
+    it("a second up on the live cluster changes nothing (no fight with istiod over the webhooks)", async function () {
+        const { stack, configFile, guard } = await prodStack();
+        const seen = steps();
+        await guard(() => stack.preview({ configFile, onEvent: seen.onEvent }));
+        assert.deepEqual(seen.ops, []);
+    });
+
+    for (const mode of ["envoy", "native", "linkerd", "istio"]) {
+        it(`switching RuoYi to ${mode} rolls its pods in place: every UID and bound volume stays`, async function () {
+            const started = Date.now();
+            const { stack, configFile, guard } = await prodStack(mode);
+            const seen = steps();
+            await guard(() => stack.up({ configFile, onEvent: seen.onEvent }));
+            timings.push(`switch to ${mode} ${((Date.now() - started) / 1000).toFixed(1)} s`);
+            assert.deepEqual(
+                seen.ops.filter((op) => /^(delete|replace|create-replacement|delete-replaced)/.test(op) && /(Deployment|StatefulSet|Service|PersistentVolumeClaim) /.test(op)),
+                [],
+            );
+            assert.deepEqual(identities(kubectl, "ruoyi"), first);
+            const pods = json<PodList>("get", "pods", "-n", "ruoyi").items.filter((pod) => pod.status.phase === "Running");
+            assert.equal(pods.length, 4);
+            for (const pod of pods) {
+                assert.equal(pod.metadata.annotations?.["pluggable-mesh.io/mode"], mode, `${pod.metadata.name} runs the new mode`);
+                assert.equal(containerNames(pod).includes("istio-proxy"), mode === "istio", `${pod.metadata.name}: ${containerNames(pod).join(", ")}`);
+                assert.equal(containerNames(pod).includes("envoy"), mode === "envoy", `${pod.metadata.name}: ${containerNames(pod).join(", ")}`);
+            }
+        });
+    }
+
+    it("destroy leaves no object of ours and stops istiod; the Istio CRDs stay, all of them", async function () {
+        const crds = () =>
+            kubectl("get", "crd", "-o", "name")
+                .split("\n")
+                .filter((name) => name.endsWith(".istio.io"))
+                .sort();
+        const before = crds();
+        assert.ok(before.length >= 10, before.join(", "));
+        const started = Date.now();
+        const { stack, configFile, guard } = await prodStack();
+        await guard(() => stack.destroy({ configFile }));
+        timings.push(`prod destroy ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        for (const namespace of ["ruoyi", "ruoyi-envoy", "ruoyi-native", "istio-system"]) {
+            assert.equal(kubectl("get", "namespace", namespace, "--ignore-not-found", "-o", "name").trim(), "", `namespace ${namespace} is gone`);
+        }
+        assert.equal(kubectl("get", "mutatingwebhookconfigurations,validatingwebhookconfigurations,clusterroles,clusterrolebindings", "-l", "app.kubernetes.io/part-of=istio", "-o", "name").trim(), "");
+        assert.equal(kubectl("get", "all,configmaps", "-A", "-l", "app.kubernetes.io/managed-by=pluggable-mesh", "-o", "name").trim(), "");
+        assert.deepEqual(crds(), before, "every Istio CRD is kept (README: CRDs are retained on delete)");
+        // With no istiod pod left, the launcher stops the local process.
+        const deadline = Date.now() + 30_000;
+        const launcherLog = path.join(cluster.dir, "logs", "istiod.log");
+        while (!/no istiod pod is left: stopping/.test(fs.readFileSync(launcherLog, "utf8")) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 500));
+        assert.match(fs.readFileSync(launcherLog, "utf8"), /no istiod pod is left: stopping/);
+    });
+});
