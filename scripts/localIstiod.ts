@@ -122,8 +122,9 @@ export function istiodProcessSpec(pod: Pod, config: LocalIstiodConfig, kubeconfi
     const env: Record<string, string> = {};
     const skipped: string[] = [];
     for (const variable of container.env ?? []) {
-        if (variable.value !== undefined) {
-            env[variable.name] = variable.value;
+        if (variable.valueFrom === undefined) {
+            // An empty value is dropped from the stored object; the kubelet sets the variable to "".
+            env[variable.name] = variable.value ?? "";
         } else if (variable.valueFrom?.fieldRef) {
             const value = fieldOf(pod, variable.valueFrom.fieldRef.fieldPath);
             if (value === undefined) skipped.push(`${variable.name} (fieldRef ${variable.valueFrom.fieldRef.fieldPath})`);

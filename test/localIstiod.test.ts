@@ -37,7 +37,8 @@ function istiodPod(overrides: Partial<Pod["metadata"]> = {}, limits?: Record<str
                         { name: "SERVICE_ACCOUNT", valueFrom: { fieldRef: { fieldPath: "spec.serviceAccountName" } } },
                         { name: "KUBECONFIG", value: "/var/run/secrets/remote/config" },
                         { name: "GOMAXPROCS", valueFrom: { resourceFieldRef: { resource: "limits.cpu", divisor: "1" } } },
-                        { name: "PLATFORM", value: "" },
+                        // The chart writes `value: ""`; the API server stores it without the value.
+                        { name: "PLATFORM" },
                     ],
                     resources: limits ? { limits } : {},
                 },
