@@ -24,7 +24,7 @@ interface PodList {
     items: {
         metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string> };
         spec: { containers: { name: string }[]; initContainers?: { name: string; restartPolicy?: string }[] };
-        status: { phase?: string; conditions?: { type: string; status: string }[] };
+        status: { phase?: string; conditions?: { type: string; status: string; lastTransitionTime?: string }[] };
     }[];
 }
 
@@ -124,6 +124,11 @@ describe("prod with Istio on the embedded cluster (a real istiod)", function () 
         const istiod = json<PodList>("get", "pods", "-n", "istio-system", "-l", "app=istiod");
         assert.equal(istiod.items.length, 1);
         assert.equal(istiod.items[0]!.metadata.annotations?.[LOCAL_PROCESS_ANNOTATION], "ready");
+        const released = /^(\S+) local-istiod: pod istio-system\/\S+ released/m.exec(fs.readFileSync(path.join(cluster.dir, "logs", "istiod.log"), "utf8"));
+        assert.ok(released, "the launcher released the pod");
+        const readySince = istiod.items[0]!.status.conditions?.find((condition) => condition.type === "Ready")?.lastTransitionTime;
+        // Condition times have whole seconds; the launcher's log has milliseconds.
+        assert.ok(readySince && Date.parse(readySince) >= Math.floor(Date.parse(released[1]!) / 1000) * 1000, `Ready at ${readySince}, released at ${released[1]}`);
 
         const gateway = json<{ status: { loadBalancer: { ingress?: { ip: string }[] } } }>("get", "service", "istio-ingressgateway", "-n", "istio-system");
         assert.deepEqual(gateway.status.loadBalancer.ingress?.map((ingress) => ingress.ip), ["127.0.0.1"]);
