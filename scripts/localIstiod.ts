@@ -224,15 +224,16 @@ class Launcher {
         return (JSON.parse(response.body) as { status: { token: string } }).status.token;
     }
 
+    private get kubeconfigFile(): string {
+        return path.join(this.config.workDir, "kubeconfig");
+    }
+
     private async start(pod: Pod): Promise<void> {
-        const env0 = pod.spec.containers.find((c) => c.name === "discovery")?.env ?? [];
-        const revision = env0.find((variable) => variable.name === "REVISION")?.value;
-        const injector = await this.api("GET", `/api/v1/namespaces/${pod.metadata.namespace}/configmaps/${injectorConfigMapName(revision)}`);
+        const spec = istiodProcessSpec(pod, this.config, this.kubeconfigFile);
+        const injector = await this.api("GET", `/api/v1/namespaces/${pod.metadata.namespace}/configmaps/${injectorConfigMapName(spec.env.REVISION)}`);
         // istiod reads its injection template once at start and skips injection for good if it is missing.
         if (injector.status !== 200) return;
-        const kubeconfigFile = path.join(this.config.workDir, "kubeconfig");
-        fs.writeFileSync(kubeconfigFile, kubeconfigText(this.config.server, this.caPem, await this.serviceAccountToken(pod)), { mode: 0o600 });
-        const spec = istiodProcessSpec(pod, this.config, kubeconfigFile);
+        fs.writeFileSync(this.kubeconfigFile, kubeconfigText(this.config.server, this.caPem, await this.serviceAccountToken(pod)), { mode: 0o600 });
         if (spec.skipped.length > 0) this.log(`environment not resolvable outside a pod, left out: ${spec.skipped.join(", ")}`);
         const out = fs.openSync(this.config.logFile, "a");
         const child = spawn(this.config.pilotDiscovery, spec.args, { cwd: this.config.workDir, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...spec.env }, stdio: ["ignore", out, out] });
@@ -303,8 +304,7 @@ class Launcher {
                         await this.stopChild();
                     }
                 } else {
-                    const kubeconfigFile = path.join(this.config.workDir, "kubeconfig");
-                    const wanted = istiodProcessSpec(pod, this.config, kubeconfigFile).key;
+                    const wanted = istiodProcessSpec(pod, this.config, this.kubeconfigFile).key;
                     if (this.child && this.running?.key !== wanted) {
                         this.log(`pod ${pod.metadata.namespace}/${pod.metadata.name} replaces ${this.running?.pod}: restarting pilot-discovery`);
                         await this.stopChild();
