@@ -138,7 +138,7 @@ function layout(dir: string): Layout {
 const logFile = (l: Layout, component: Component): string => path.join(l.logs, `${component}.log`);
 const pidFile = (l: Layout, component: Component): string => path.join(l.pids, `${component}.pid`);
 
-/** Builds or finds the pinned control plane, etcd and kwok (scripts/tools.sh). */
+/** Builds or finds the pinned control plane, etcd, kwok and pilot-discovery (scripts/tools.sh). */
 export function ensureClusterTools(): Tools {
     const values = runToolsScript(["kubernetes", "etcd", "kwok", "pilot-discovery"]);
     const tools: Tools = {
@@ -404,7 +404,8 @@ export function runningCluster(dir: string = DEFAULT_CLUSTER_DIR): Omit<Cluster,
 /**
  * Starts a fresh cluster in `options.dir` (stopping whatever an earlier run left there) and waits
  * until the API server is ready, the controller manager has created the `default`
- * ServiceAccount, the scheduler is healthy and kwok reports every fake Node Ready.
+ * ServiceAccount, the scheduler is healthy, kwok reports every fake Node Ready and the local
+ * istiod launcher watches for istiod pods.
  * On any failure everything started so far is stopped again.
  */
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
