@@ -5,6 +5,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
 import { request, type Response } from "./http";
+import { kubeconfigText } from "./kubeconfig";
 import { ISTIOD_POD_SELECTOR, LOCAL_PROCESS_ANNOTATION, type LocalIstiodConfig } from "./localIstiod";
 import { PROJECT_ROOT, runToolsScript } from "./project";
 
@@ -341,30 +342,6 @@ function writePki(l: Layout): Credentials {
     );
     fs.writeFileSync(path.join(l.pki, "admin.token"), `${tokens.admin}\n`, { mode: 0o600 });
     return { tokens, caPem: fs.readFileSync(path.join(l.pki, "ca.crt"), "utf8") };
-}
-
-function kubeconfigText(server: string, caPem: string, user: string, token: string): string {
-    const name = "pluggable-mesh-local";
-    return [
-        "apiVersion: v1",
-        "kind: Config",
-        "clusters:",
-        `- name: ${name}`,
-        "  cluster:",
-        `    server: ${server}`,
-        `    certificate-authority-data: ${Buffer.from(caPem).toString("base64")}`,
-        "users:",
-        `- name: ${user}`,
-        "  user:",
-        `    token: ${token}`,
-        "contexts:",
-        `- name: ${name}`,
-        "  context:",
-        `    cluster: ${name}`,
-        `    user: ${user}`,
-        `current-context: ${name}`,
-        "",
-    ].join("\n");
 }
 
 /** Ports chosen by the kernel on 127.0.0.1, all held at once so that they differ. */

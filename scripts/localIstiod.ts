@@ -3,6 +3,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { request, type Response } from "./http";
+import { kubeconfigText } from "./kubeconfig";
 
 /**
  * Runs the istiod pod of the embedded cluster as a local process, the way a kubelet would run it:
@@ -172,17 +173,6 @@ export function podToRun(pods: readonly Pod[]): Pod | undefined {
         .sort((a, b) => (b.metadata.creationTimestamp ?? "").localeCompare(a.metadata.creationTimestamp ?? "") || b.metadata.name.localeCompare(a.metadata.name))[0];
 }
 
-function kubeconfigText(server: string, caPem: string, token: string): string {
-    return JSON.stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "local", cluster: { server, "certificate-authority-data": Buffer.from(caPem).toString("base64") } }],
-        users: [{ name: "istiod", user: { token } }],
-        contexts: [{ name: "local", context: { cluster: "local", user: "istiod" } }],
-        "current-context": "local",
-    });
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 class Launcher {
@@ -233,7 +223,7 @@ class Launcher {
         const injector = await this.api("GET", `/api/v1/namespaces/${pod.metadata.namespace}/configmaps/${injectorConfigMapName(spec.env.REVISION)}`);
         // istiod reads its injection template once at start and skips injection for good if it is missing.
         if (injector.status !== 200) return;
-        fs.writeFileSync(this.kubeconfigFile, kubeconfigText(this.config.server, this.caPem, await this.serviceAccountToken(pod)), { mode: 0o600 });
+        fs.writeFileSync(this.kubeconfigFile, kubeconfigText(this.config.server, this.caPem, "istiod", await this.serviceAccountToken(pod)), { mode: 0o600 });
         if (spec.skipped.length > 0) this.log(`environment not resolvable outside a pod, left out: ${spec.skipped.join(", ")}`);
         const out = fs.openSync(this.config.logFile, "a");
         const child = spawn(this.config.pilotDiscovery, spec.args, { cwd: this.config.workDir, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...spec.env }, stdio: ["ignore", out, out] });

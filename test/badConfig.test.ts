@@ -175,6 +175,17 @@ const CASES: BadCase[] = [
         problems: () => ["pluggable-mesh:istio.version: Istio 1.30.5 supports Kubernetes 1.32-1.36; the cluster is declared as 1.29"],
     },
     {
+        name: "Istio webhook endpoint that is not an https base URL with a PEM bundle",
+        config: () => ({
+            ...ruoyi(),
+            "pluggable-mesh:istio": JSON.stringify({ controlPlane: "install", webhookEndpoint: { url: "https://127.0.0.1:15017/inject", caBundle: "LS0tLS1" } }),
+        }),
+        problems: () => [
+            `pluggable-mesh:istio.webhookEndpoint.url: "https://127.0.0.1:15017/inject" is not a base URL of istiod's webhook server; use https://host:port with no path, e.g. "https://istiod.example.com:15017"`,
+            'pluggable-mesh:istio.webhookEndpoint.caBundle: "LS0tLS1" is not base64 of PEM certificates; use the output of `base64 -w0 ca.crt`',
+        ],
+    },
+    {
         name: "anonymous Kiali in production",
         config: () => ({
             ...ruoyi(),
