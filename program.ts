@@ -1,9 +1,9 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { GovernedApp } from "./components/app/governedApp";
-import { IstioControlPlane } from "./components/istio/controlPlane";
-import { Observability } from "./components/observability/observability";
+import { GovernedApp } from "./components/app";
+import { IstioControlPlane } from "./components/istio";
+import { Observability } from "./components/observability";
 import { loadStack } from "./stacks/load";
 
 /** Stack outputs: plain values a reviewer or another stack can use. */

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { MODE_NAMES, type ModeName } from "../components/app/spec";
+import { MODE_NAMES, type ModeName } from "../components/model";
 import { PROJECT_ROOT, runWithMocks } from "./mockEngine";
 
 /**
@@ -60,8 +60,8 @@ async function measure(variant: "program" | "baseline", mode: ModeName, size: nu
         if (variant === "baseline") {
             // The same objects, computed before the clock starts, registered flat with no components.
             const { loadStack } = require("../stacks/load") as typeof import("../stacks/load");
-            const { renderApp } = require("../components/app/render") as typeof import("../components/app/render");
-            const { registerManifest } = require("../components/common/register") as typeof import("../components/common/register");
+            const { renderApp } = require("../components/app") as typeof import("../components/app");
+            const { registerManifest } = require("../components/resources") as typeof import("../components/resources");
             const stack = loadStack(config, { projectRoot: PROJECT_ROOT });
             const objects = stack.apps.flatMap((app) => renderApp(app, stack.platform).objects);
             program = () => objects.map((object) => registerManifest(object.name, object.manifest, {}));

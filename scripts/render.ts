@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { ConfigError } from "../components/common/errors";
+import { ConfigError } from "../components/resources";
 import { apiVersionKindOf, mapSecrets, PROJECT_ROOT, readStackConfig, runWithMocks, withParents, type RegisteredResource } from "./mockEngine";
 
 /**

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseYaml, stringify } from "yaml";
-import { ConfigError } from "../components/common/errors";
+import { ConfigError } from "../components/resources";
 import { PROJECT_ROOT, readStackConfig } from "./mockEngine";
 import { redactSecrets, renderConfig, type RenderResult } from "./render";
 import { runToolsScript } from "./project";

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { modeSchema } from "../components/app/spec";
-import { ENVOY_IMAGE } from "../components/modes/envoy/bootstrap";
+import { modeSchema } from "../components/model";
+import { ENVOY_IMAGE } from "../components/modes";
 
 /**
  * The stack configuration schema: every `pluggable-mesh:*` key of `Pulumi.<stack>.yaml`, with its

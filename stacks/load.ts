@@ -1,20 +1,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { checkApps, type AppInput } from "../components/app/plan";
-import type { AppModel } from "../components/app/model";
-import { failOnProblems, given, type Problem } from "../components/common/errors";
-import { zodProblems } from "../components/common/zodProblems";
-import {
-    gatewayInfo,
-    namespaceInjectionLabels,
-    podInjectionLabels,
-    validateIstioControlPlaneArgs,
-    withDefaults,
-    type IstioControlPlaneArgs,
-} from "../components/istio/controlPlane";
-import { checkIstioSupport } from "../components/istio/support";
-import type { Platform } from "../components/modes/mode";
+import { checkApps, type AppInput } from "../components/app";
+import { type AppModel, given, type Problem, zodProblems } from "../components/model";
+import { failOnProblems } from "../components/resources";
+import { checkIstioControlPlaneArgs, checkIstioSupport, istioPlatform, type IstioControlPlaneArgs } from "../components/istio";
+import type { Platform } from "../components/modes";
 import { PROJECT, stackConfigSchema, type StackConfig } from "./config";
 
 /** A stack, validated and modelled: everything index.ts needs, and nothing registered yet. */
@@ -75,27 +66,13 @@ function istioArgs(config: StackConfig): IstioControlPlaneArgs {
 }
 
 function platformOf(config: StackConfig, istio: IstioControlPlaneArgs): Platform {
-    const resolved = withDefaults(istio);
-    const gateway = gatewayInfo(resolved.namespace, resolved.gateway.enabled);
     return {
         clusterDomain: config.clusterDomain,
         trustDomain: config.trustDomain,
         envoyImage: config.envoyImage,
         ingressClassName: config.ingressClassName,
         ingressController: config.ingressController,
-        istio:
-            config.istio.controlPlane === "none"
-                ? undefined
-                : {
-                      namespace: resolved.namespace,
-                      revision: resolved.revision,
-                      namespaceInjectionLabels: namespaceInjectionLabels(resolved.revision),
-                      podInjectionLabels: podInjectionLabels(resolved.revision),
-                      // The principal carries the stack's trust domain, as every other principal we write.
-                      gateway: gateway.enabled
-                          ? { namespace: gateway.namespace, selector: gateway.selectorLabels, principal: `${config.trustDomain}/ns/${gateway.namespace}/sa/${gateway.serviceAccount}` }
-                          : undefined,
-                  },
+        istio: config.istio.controlPlane === "none" ? undefined : istioPlatform(istio, config.trustDomain),
         linkerd: config.linkerd.controlPlane === "existing" ? { namespace: config.linkerd.namespace } : undefined,
     };
 }
@@ -116,7 +93,7 @@ function crossChecks(config: StackConfig, istio: IstioControlPlaneArgs): Problem
         if (!config.istio.gateway?.enabled) problems.push({ key: key("istio.gateway.enabled"), message: `kialiExposure "gateway" needs the Istio ingress gateway; set this to true` });
     }
     if (config.istio.controlPlane === "install") {
-        problems.push(...validateIstioControlPlaneArgs(withDefaults(istio)).map((problem) => ({ ...problem, key: key(`istio.${problem.key}`) })));
+        problems.push(...checkIstioControlPlaneArgs(istio).map((problem) => ({ ...problem, key: key(`istio.${problem.key}`) })));
     } else if (config.istio.controlPlane === "existing" && config.istio.version !== undefined) {
         const unsupported = checkIstioSupport(config.istio.version, config.kubernetesVersion);
         if (unsupported) problems.push({ key: key("istio.version"), message: unsupported });

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "../components/common/errors";
+import { ConfigError } from "../components/resources/errors";
 import { pluggableMesh } from "../program";
 import { PROJECT_ROOT, runWithMocks } from "../scripts/mockEngine";
 import { stackConfigSchema } from "../stacks/config";

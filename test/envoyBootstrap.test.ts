@@ -12,7 +12,7 @@ import {
     type EnvoyListener,
     type JsonObject,
 } from "../components/modes/envoy/bootstrap";
-import type { TrafficPolicy } from "../components/common/policy";
+import type { TrafficPolicy } from "../components/model";
 import { loadEnvoyApi, validateEnvoyBootstrap, validateEnvoyMessage } from "./support/envoyApi";
 
 const HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";

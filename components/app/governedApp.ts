@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { registerManifest } from "../common/register";
-import type { Platform } from "../modes/mode";
-import type { AppModel } from "./model";
+import { registerManifest } from "../resources";
+import type { Platform } from "../modes";
+import type { AppModel } from "../model";
 import { renderApp } from "./render";
 
 export interface GovernedAppArgs {

@@ -1,9 +1,6 @@
-import { failOnProblems, type Problem } from "../common/errors";
-import { zodProblems } from "../common/zodProblems";
-import { modeNamed } from "../modes/registry";
-import type { Platform } from "../modes/mode";
-import { buildAppModel, buildDirectory, linkDependents, type AppModel, type PlacedApp } from "./model";
-import { appSpecSchema, type ModeName } from "./spec";
+import { failOnProblems } from "../resources";
+import { type Problem, zodProblems, buildAppModel, buildDirectory, linkDependents, type AppModel, type PlacedApp, appSpecSchema, type ModeName } from "../model";
+import { modeNamed, type Platform } from "../modes";
 
 /** One app to plan: its spec as written, and where it came from. */
 export interface AppInput {

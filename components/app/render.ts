@@ -1,9 +1,5 @@
-import { shortHash, kubeName } from "../common/names";
-import type { Protocol } from "../common/policy";
-import { modeNamed } from "../modes/registry";
-import type { ComponentDecoration, ExtraObject, Manifest, Platform } from "../modes/mode";
-import { findPlaceholderDependency, formatAddress, PLACEHOLDER, type Address, type AppModel, type ComponentModel } from "./model";
-import type { AddressFormat } from "./spec";
+import { shortHash, kubeName, type Protocol, type ExtraObject, type Manifest, findPlaceholderDependency, formatAddress, PLACEHOLDER, type Address, type AppModel, type ComponentModel, type AddressFormat } from "../model";
+import { modeNamed, type ComponentDecoration, type Platform } from "../modes";
 
 /**
  * Turns an app model plus its mode's decorations into plain Kubernetes manifests. Pure: GovernedApp

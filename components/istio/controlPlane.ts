@@ -2,7 +2,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { failOnProblems, given, type Problem } from "../common/errors";
+import { failOnProblems } from "../resources";
+import { given, type Problem } from "../model";
+import type { IstioPlatform } from "../modes";
 import { DEFAULT_ISTIO_VERSION, checkIstioSupport, istioMinor } from "./support";
 
 /** Istio's public Helm repository; a mirror works by changing this one value. */
@@ -315,6 +317,30 @@ function validateWebhookEndpoint(endpoint: IstioWebhookEndpointArgs, failurePoli
         problems.push({ key: "validationFailurePolicy", message: `${given(failurePolicy)} cannot be combined with webhookEndpoint, whose validation webhook always fails closed; use "Fail"` });
     }
     return problems;
+}
+
+/** Every problem with unresolved arguments (defaults applied first), keyed by argument name. */
+export function checkIstioControlPlaneArgs(args: IstioControlPlaneArgs): Problem[] {
+    return validateIstioControlPlaneArgs(withDefaults(args));
+}
+
+/**
+ * What the modes need from an Istio control plane with these arguments, installed here or already
+ * present: its namespace, revision, injection labels and ingress gateway. Principals carry
+ * `trustDomain`, as every principal the modes write.
+ */
+export function istioPlatform(args: IstioControlPlaneArgs, trustDomain: string): IstioPlatform {
+    const resolved = withDefaults(args);
+    const gateway = gatewayInfo(resolved.namespace, resolved.gateway.enabled);
+    return {
+        namespace: resolved.namespace,
+        revision: resolved.revision,
+        namespaceInjectionLabels: namespaceInjectionLabels(resolved.revision),
+        podInjectionLabels: podInjectionLabels(resolved.revision),
+        gateway: gateway.enabled
+            ? { namespace: gateway.namespace, selector: gateway.selectorLabels, principal: `${trustDomain}/ns/${gateway.namespace}/sa/${gateway.serviceAccount}` }
+            : undefined,
+    };
 }
 
 /** Chart values pointing a webhook at {@link IstioWebhookEndpointArgs.url}: validation (base and istiod charts). */

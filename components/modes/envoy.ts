@@ -1,6 +1,4 @@
-import { serviceFqdn, type AppModel, type ComponentModel, type ComponentRef, type DependencyModel, type ResolvedPort } from "../app/model";
-import { RESERVED_PORTS } from "../app/spec";
-import { kubeName, shortHash } from "../common/names";
+import { serviceFqdn, type AppModel, type ComponentModel, type ComponentRef, type DependencyModel, type ResolvedPort, RESERVED_PORTS, kubeName, shortHash, keyedByName, type Manifest } from "../model";
 import { describeComponent, ingressFor } from "./shared";
 import {
     ENVOY_ADMIN_PORT,
@@ -12,7 +10,7 @@ import {
     envoyPolicyGaps,
     type EnvoyBootstrapInput,
 } from "./envoy/bootstrap";
-import { keyedByName, type Manifest, type MeshMode, type Platform } from "./mode";
+import { type MeshMode, type Platform } from "./mode";
 
 /**
  * The built-in envoy mesh (Rainbond's default): an envoy sidecar per pod with a static bootstrap,

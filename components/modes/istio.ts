@@ -1,8 +1,6 @@
-import { serviceFqdn, type AppModel, type ComponentModel, type ComponentRef } from "../app/model";
-import { durationString, isHttpProtocol, type TrafficPolicy } from "../common/policy";
-import type { Problem } from "../common/errors";
+import { serviceFqdn, type AppModel, type ComponentModel, type ComponentRef, durationString, isHttpProtocol, type TrafficPolicy, type Problem, keyedByName, type Manifest } from "../model";
 import { describeComponent, serviceDnsAddresses } from "./shared";
-import { keyedByName, type IstioPlatform, type Manifest, type MeshMode, type Platform } from "./mode";
+import { type IstioPlatform, type MeshMode, type Platform } from "./mode";
 
 /**
  * Istio: sidecar injection by label (namespace and pod), `app`/`version` labels for Kiali, and the

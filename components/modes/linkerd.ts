@@ -1,6 +1,6 @@
-import { durationString, isHttpProtocol } from "../common/policy";
+import { durationString, isHttpProtocol, keyedByName } from "../model";
 import { describeComponent, ingressFor, serviceDnsAddresses } from "./shared";
-import { keyedByName, type MeshMode } from "./mode";
+import { type MeshMode } from "./mode";
 
 /**
  * Linkerd: the `linkerd.io/inject` annotation on the namespace and the pod template, opaque ports

@@ -1,6 +1,4 @@
-import type { Problem } from "../common/errors";
-import type { Address, AppModel, ComponentModel } from "../app/model";
-import type { ModeName } from "../app/spec";
+import type { Address, AppModel, ComponentModel, ExtraObject, ModeName, Problem } from "../model";
 
 /**
  * The mesh-mode plug-in interface. A mode turns the neutral app model into decorations: labels,
@@ -8,26 +6,6 @@ import type { ModeName } from "../app/spec";
  * creates resources; GovernedApp registers what it returns. A new mode is one file implementing
  * this interface plus one line in the registry.
  */
-
-/** A Kubernetes object as plain data. */
-export interface Manifest {
-    apiVersion: string;
-    kind: string;
-    metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-    [field: string]: unknown;
-}
-
-/** An extra object a mode emits, with a key that stays the same when its content (and maybe its name) changes. */
-export interface ExtraObject {
-    /** Unique per kind within the app; becomes part of the Pulumi resource name. */
-    key: string;
-    manifest: Manifest;
-}
-
-/** Extra objects keyed by their own name, for objects whose name never changes. */
-export function keyedByName(manifests: readonly Manifest[]): ExtraObject[] {
-    return manifests.map((manifest) => ({ key: manifest.metadata.name, manifest }));
-}
 
 /** An Istio control plane the stack installs or declares as already present. */
 export interface IstioPlatform {

@@ -1,5 +1,6 @@
 import { describeComponent, ingressFor, serviceDnsAddresses } from "./shared";
-import { emptyPod, keyedByName, type MeshMode } from "./mode";
+import { emptyPod, type MeshMode } from "./mode";
+import { keyedByName } from "../model";
 
 /**
  * Kubernetes only: Deployments or StatefulSets behind ClusterIP Services, dependencies reached by

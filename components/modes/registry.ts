@@ -1,4 +1,4 @@
-import type { ModeName } from "../app/spec";
+import type { ModeName } from "../model";
 import { envoyMode } from "./envoy";
 import { istioMode } from "./istio";
 import { linkerdMode } from "./linkerd";

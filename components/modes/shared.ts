@@ -1,5 +1,5 @@
-import { serviceFqdn, type Address, type AppModel, type ComponentModel } from "../app/model";
-import type { Manifest, Platform } from "./mode";
+import { serviceFqdn, type Address, type AppModel, type ComponentModel, type Manifest } from "../model";
+import type { Platform } from "./mode";
 
 /** Building blocks that several modes share; each mode still decides whether to use them. */
 

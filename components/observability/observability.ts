@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { stringify } from "yaml";
-import { failOnProblems, given, type Problem } from "../common/errors";
-import { kubeName, shortHash } from "../common/names";
+import { failOnProblems } from "../resources";
+import { given, type Problem, kubeName, shortHash } from "../model";
 import {
     KIALI_AUTH_STRATEGIES,
     KIALI_METRICS_PORT,

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { MODE_NAMES, type ModeName } from "../../components/app/spec";
+import { MODE_NAMES, type ModeName } from "../../components/model";
 import { ensureTools, openStack, PROJECT_ROOT, type EngineStack, type Tools } from "../../scripts/engine";
 
 /**

@@ -3,7 +3,7 @@
  * real program under the mock engine, per mode, and helpers to pick its objects apart.
  */
 import { pluggableMesh, type StackOutputs } from "../../program";
-import { MODE_NAMES, type ModeName } from "../../components/app/spec";
+import { MODE_NAMES, type ModeName } from "../../components/model";
 import { apiVersionKindOf as engineApiVersionKindOf, mapSecrets, PROJECT_ROOT, runWithMocks, type MockRun, type RegisteredResource } from "../../scripts/mockEngine";
 
 export { MODE_NAMES, type ModeName };

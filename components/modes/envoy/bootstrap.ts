@@ -6,8 +6,7 @@
  * The output is envoy's v3 `Bootstrap` in proto3 JSON form with snake_case names, exactly as envoy
  * reads it with `-c envoy.json`. Tests check it against envoy's own protos (test/support/envoyApi.ts).
  */
-import type { Problem } from "../../common/errors";
-import { durationString, isHttpProtocol, type Protocol, type TrafficPolicy } from "../../common/policy";
+import { type Problem, durationString, isHttpProtocol, RETRY_CONDITIONS, type Protocol, type TrafficPolicy } from "../../model";
 
 /**
  * Envoy image the sidecar runs. Envoy supports its four newest release lines for about a year each;
@@ -42,29 +41,6 @@ const HCM_TYPE = `${TYPE_URL}envoy.extensions.filters.network.http_connection_ma
 const ROUTER_TYPE = `${TYPE_URL}envoy.extensions.filters.http.router.v3.Router`;
 const TCP_PROXY_TYPE = `${TYPE_URL}envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`;
 const HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
-
-/**
- * Conditions envoy accepts in `retry_on` (router `x-envoy-retry-on` and `x-envoy-retry-grpc-on`).
- * Envoy ignores unknown words silently, so we reject them instead.
- */
-export const ENVOY_RETRY_ON: readonly string[] = [
-    "5xx",
-    "gateway-error",
-    "reset",
-    "reset-before-request",
-    "connect-failure",
-    "envoy-ratelimited",
-    "retriable-4xx",
-    "refused-stream",
-    "retriable-status-codes",
-    "retriable-headers",
-    "http3-post-connect-failure",
-    "cancelled",
-    "deadline-exceeded",
-    "internal",
-    "resource-exhausted",
-    "unavailable",
-];
 
 /** A port of the app that the sidecar fronts: callers reach `listenPort`, the sidecar forwards to `appPort`. */
 export interface EnvoyInbound {
@@ -232,9 +208,9 @@ function policyProblems(key: string, policy: TrafficPolicy, add: (key: string, m
     count("connectTimeoutMs", policy.connectTimeoutMs, 1);
     count("retries.attempts", policy.retries.attempts, 0);
     count("retries.perTryTimeoutMs", policy.retries.perTryTimeoutMs, 0);
-    const unknown = policy.retries.retryOn.filter((word) => !ENVOY_RETRY_ON.includes(word));
+    const unknown = policy.retries.retryOn.filter((word) => !RETRY_CONDITIONS.includes(word));
     if (unknown.length > 0) {
-        add(`${key}.retries.retryOn`, `${unknown.map((w) => JSON.stringify(w)).join(", ")} not known to envoy; use ${ENVOY_RETRY_ON.join(", ")}`);
+        add(`${key}.retries.retryOn`, `${unknown.map((w) => JSON.stringify(w)).join(", ")} not known to envoy; use ${RETRY_CONDITIONS.join(", ")}`);
     }
     if (policy.retries.attempts > 0 && policy.retries.retryOn.length === 0) {
         add(`${key}.retries.retryOn`, `is empty while attempts is ${policy.retries.attempts}; envoy would never retry; list conditions such as "connect-failure"`);

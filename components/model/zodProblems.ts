@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { given, type Problem } from "./errors";
+import { given, type Problem } from "./problems";
 
 type PathSegment = PropertyKey;
 

@@ -1,7 +1,6 @@
 import { z } from "zod";
-import { DNS_1035_LABEL, IANA_SERVICE_NAME } from "../common/names";
-import { PROTOCOLS, type TrafficPolicy } from "../common/policy";
-import { ENVOY_RETRY_ON } from "../modes/envoy/bootstrap";
+import { DNS_1035_LABEL, IANA_SERVICE_NAME } from "./names";
+import { PROTOCOLS, RETRY_CONDITIONS, type TrafficPolicy } from "./policy";
 
 /**
  * The app spec: what a team writes (in YAML under `stacks/apps/`, or in TypeScript) to describe an
@@ -65,7 +64,7 @@ export const trafficSchema = z.strictObject({
             /** @default connect-failure, refused-stream, reset, unavailable, cancelled */
             /** Envoy's vocabulary, which Istio shares; envoy would silently ignore an unknown word, so it is refused here. */
             retryOn: z
-                .array(z.enum(ENVOY_RETRY_ON as [string, ...string[]], { error: (issue) => `${JSON.stringify(issue.input)} is not a retry condition; use one of ${ENVOY_RETRY_ON.join(", ")}` }))
+                .array(z.enum(RETRY_CONDITIONS as [string, ...string[]], { error: (issue) => `${JSON.stringify(issue.input)} is not a retry condition; use one of ${RETRY_CONDITIONS.join(", ")}` }))
                 .min(1)
                 .optional(),
         })

@@ -57,3 +57,27 @@ export function durationString(ms: number): string {
     const seconds = ms / 1000;
     return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(3).replace(/0+$/, "")}s`;
 }
+
+/**
+ * The retry conditions an app spec may name. The vocabulary is envoy's `retry_on` (router
+ * `x-envoy-retry-on` and `x-envoy-retry-grpc-on`), which Istio passes through as `retryOn` too;
+ * envoy ignores unknown words silently, so the spec rejects them instead.
+ */
+export const RETRY_CONDITIONS: readonly string[] = [
+    "5xx",
+    "gateway-error",
+    "reset",
+    "reset-before-request",
+    "connect-failure",
+    "envoy-ratelimited",
+    "retriable-4xx",
+    "refused-stream",
+    "retriable-status-codes",
+    "retriable-headers",
+    "http3-post-connect-failure",
+    "cancelled",
+    "deadline-exceeded",
+    "internal",
+    "resource-exhausted",
+    "unavailable",
+];

@@ -1,6 +1,6 @@
-import type { Problem } from "../common/errors";
-import { kubeName } from "../common/names";
-import { isHttpProtocol, type Protocol, type TrafficPolicy } from "../common/policy";
+import type { Problem } from "./problems";
+import { kubeName } from "./names";
+import { isHttpProtocol, type Protocol, type TrafficPolicy } from "./policy";
 import {
     parseDependencyRef,
     RESERVED_PORTS,

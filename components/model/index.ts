@@ -1,0 +1,12 @@
+/**
+ * The neutral model: the app spec schema, the model built from it, traffic policy, Kubernetes
+ * names, problems and plain manifests. The bottom layer: it imports no Pulumi and nothing else
+ * of ours, so modes, components and tools can all build on it.
+ */
+export * from "./manifest";
+export * from "./model";
+export * from "./names";
+export * from "./policy";
+export * from "./problems";
+export * from "./spec";
+export * from "./zodProblems";
