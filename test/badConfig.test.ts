@@ -5,7 +5,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../components/resources/errors";
 import { pluggableMesh } from "../program";
-import { PROJECT_ROOT, runWithMocks } from "../scripts/mockEngine";
+import { PROJECT_ROOT, runWithMocks } from "../mocks/mockEngine";
 import { stackConfigSchema } from "../stacks/config";
 import { RUOYI_SPEC } from "./support/meshRuns";
 

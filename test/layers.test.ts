@@ -19,7 +19,10 @@ const LAYERS: readonly (readonly string[])[] = [
     ["components/app", "components/istio", "components/observability"],
     ["stacks"],
     ["program.ts"],
-    ["index.ts", "scripts"],
+    ["tools"],
+    ["index.ts", "mocks", "devcluster"],
+    ["engine"],
+    ["cli", "bench"],
 ];
 
 /** Folders entered only through their `index.ts`. */
@@ -28,7 +31,7 @@ const FACED = new Set(["components/model", "components/modes", "components/resou
 /** Parts that must stay free of Pulumi: plain data in, plain data out. */
 const NO_PULUMI = new Set(["components/model", "components/modes"]);
 
-const SOURCE_ROOTS = ["components", "stacks", "scripts", "program.ts", "index.ts"];
+const SOURCE_ROOTS = ["components", "stacks", "program.ts", "index.ts", "tools", "mocks", "devcluster", "engine", "cli", "bench"];
 
 function sourceFiles(entry: string): string[] {
     const full = path.join(ROOT, entry);
@@ -102,14 +105,16 @@ describe("import layers", () => {
             "components/model/spec.ts": ["../modes", "@pulumi/pulumi"],
             "components/app/plan.ts": ["../istio"],
             "stacks/load.ts": ["../components/istio/controlPlane"],
-            "components/modes/envoy.ts": ["../../scripts/engine"],
+            "components/modes/envoy.ts": ["../../engine/engine"],
+            "devcluster/cluster.ts": ["../cli/stack"],
         };
         assert.deepEqual(layerViolations(Object.keys(fake), (file) => fake[file]!), [
             "components/model/spec.ts: imports ../modes (components/modes), which is above it",
             "components/model/spec.ts: imports @pulumi/pulumi, but components/model stays free of Pulumi",
             "components/app/plan.ts: imports ../istio (components/istio), which is a peer",
             "stacks/load.ts: imports ../components/istio/controlPlane; enter components/istio through its index.ts",
-            "components/modes/envoy.ts: imports ../../scripts/engine (scripts), which is above it",
+            "components/modes/envoy.ts: imports ../../engine/engine (engine), which is above it",
+            "devcluster/cluster.ts: imports ../cli/stack (cli), which is above it",
         ]);
         assert.deepEqual(layerViolations(["docs/x.ts"], () => []), ["docs/x.ts: belongs to no part; place its folder in test/layers.test.ts"]);
     });

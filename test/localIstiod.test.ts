@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { injectorConfigMapName, istiodProcessSpec, podToRun, wholeCpus, type LocalIstiodConfig, type Pod } from "../scripts/localIstiod";
+import { injectorConfigMapName, istiodProcessSpec, podToRun, wholeCpus, type LocalIstiodConfig, type Pod } from "../devcluster/localIstiod";
 
 /**
- * The embedded cluster's stand-in kubelet for istiod (scripts/localIstiod.ts): how a pod of the
+ * The embedded cluster's stand-in kubelet for istiod (devcluster/localIstiod.ts): how a pod of the
  * istiod chart becomes a local command. The integration suite runs it against the real chart.
  */
 

@@ -7,7 +7,7 @@ import { renderApp, type RenderedApp } from "../components/app/render";
 import { type ModeName, type Manifest } from "../components/model";
 import { ENVOY_CONFIG_HASH_ANNOTATION } from "../components/modes/envoy";
 import type { Platform } from "../components/modes/mode";
-import { PROJECT_ROOT, readStackConfig } from "../scripts/mockEngine";
+import { PROJECT_ROOT, readStackConfig } from "../mocks/mockEngine";
 import { loadStack } from "../stacks/load";
 import { validateEnvoyBootstrap } from "./support/envoyApi";
 import { findObject, kubeObjects, MODE_NAMES, objectsOfKind, RUOYI_SPEC, ruoyiConfig, ruoyiObjects, runProgram, type KubeObject } from "./support/meshRuns";

@@ -159,14 +159,14 @@ describe("Prometheus configuration", () => {
         assert.equal(relabel(podTarget("10.0.0.8", { "prometheus.io/scrape": "true", "prometheus.io/port": "9090" }, "Succeeded"), rules), undefined);
     });
 
-    it("passes `promtool check config` (Prometheus's own checker, built by scripts/tools.sh)", function () {
+    it("passes `promtool check config` (Prometheus's own checker, built by tools/tools.sh)", function () {
         const promtool = process.env.PROMTOOL ?? "promtool";
         try {
             execFileSync(promtool, ["--version"], { stdio: "ignore" });
         } catch {
             // CI always has it (.ci/run builds it); a laptop without it skips with the reason below.
-            if (process.env.CI) throw new Error(`promtool not found at ${promtool}; run scripts/tools.sh promtool and set PROMTOOL`);
-            console.log("      (skipped: no promtool; `bash scripts/tools.sh promtool` builds it, then set PROMTOOL)");
+            if (process.env.CI) throw new Error(`promtool not found at ${promtool}; run tools/tools.sh promtool and set PROMTOOL`);
+            console.log("      (skipped: no promtool; `bash tools/tools.sh promtool` builds it, then set PROMTOOL)");
             this.skip();
         }
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "prometheus-"));

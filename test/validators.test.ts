@@ -3,8 +3,8 @@
  * `kube-score` (workload hygiene, with the waivers in validators/kube-score-ignore.yaml) and
  * `promtool check config`, on the dev, staging and prod stacks and on RuoYi in every mode.
  *
- * The tools come from ISTIOCTL, KUBE_SCORE and PROMTOOL or the scripts/tools.sh cache. In CI
- * (`CI` set) a missing tool is built by scripts/tools.sh, and a failed build fails the suite; on a
+ * The tools come from ISTIOCTL, KUBE_SCORE and PROMTOOL or the tools/tools.sh cache. In CI
+ * (`CI` set) a missing tool is built by tools/tools.sh, and a failed build fails the suite; on a
  * laptop without them the suite says how to get them and skips.
  */
 import assert from "node:assert/strict";
@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
-import { readStackConfig } from "../scripts/mockEngine";
+import { readStackConfig } from "../mocks/mockEngine";
 import {
     EXPLAINED_ISTIO_WARNINGS,
     analyzeIstio,
@@ -27,7 +27,7 @@ import {
     writeManifests,
     type ToolName,
     type ValidationReport,
-} from "../scripts/validate";
+} from "../cli/validate";
 import { MODE_NAMES, ruoyiConfig, type ModeName } from "./support/meshRuns";
 
 const TOOLS: ToolName[] = ["istioctl", "kube-score", "promtool"];
@@ -74,7 +74,7 @@ function requireTools(context: Mocha.Context): Record<ToolName, string> {
     const found = findTools(TOOLS);
     const missing = TOOLS.filter((name) => !found[name]);
     if (missing.length > 0) {
-        console.log(`      (skipped: ${missing.join(", ")} not found; \`bash scripts/tools.sh ${missing.join(" ")}\` builds them into the tools cache, or set ISTIOCTL, KUBE_SCORE, PROMTOOL)`);
+        console.log(`      (skipped: ${missing.join(", ")} not found; \`bash tools/tools.sh ${missing.join(" ")}\` builds them into the tools cache, or set ISTIOCTL, KUBE_SCORE, PROMTOOL)`);
         context.skip();
     }
     tools = found as Record<ToolName, string>;

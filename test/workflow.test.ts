@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 
 /**
- * The pull-request workflow, checked by actionlint (rhysd/actionlint, built by scripts/tools.sh)
+ * The pull-request workflow, checked by actionlint (rhysd/actionlint, built by tools/tools.sh)
  * since no CI service can be reached from here, plus the rules actionlint does not enforce.
  */
 
@@ -21,8 +21,8 @@ describe("the preview workflow", function () {
     it("passes actionlint", function () {
         const binary = actionlint();
         if (!binary) {
-            if (process.env.CI) throw new Error("actionlint not found; .ci/run builds it with scripts/tools.sh");
-            console.log("      (skipped: no actionlint; `bash scripts/tools.sh actionlint` builds it)");
+            if (process.env.CI) throw new Error("actionlint not found; .ci/run builds it with tools/tools.sh");
+            console.log("      (skipped: no actionlint; `bash tools/tools.sh actionlint` builds it)");
             this.skip();
         }
         // actionlint exits non-zero and prints every problem when there is one.

@@ -3,10 +3,10 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { startCluster, type Cluster } from "../../scripts/cluster";
+import { startCluster, type Cluster } from "../../devcluster/cluster";
 
 /**
- * The embedded local cluster (scripts/cluster.ts): real etcd, kube-apiserver,
+ * The embedded local cluster (devcluster/cluster.ts): real etcd, kube-apiserver,
  * kube-controller-manager and kube-scheduler, with kwok as the kubelet of fake nodes. Workloads
  * are scheduled, their pods become Running/Ready, and volume claims bind, with no container run.
  */

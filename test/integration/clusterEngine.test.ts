@@ -2,8 +2,8 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { startCluster, type Cluster } from "../../scripts/cluster";
-import { ensureTools, openStack, PROJECT_ROOT, type EngineStack, type Tools } from "../../scripts/engine";
+import { startCluster, type Cluster } from "../../devcluster/cluster";
+import { ensureTools, openStack, PROJECT_ROOT, type EngineStack, type Tools } from "../../engine/engine";
 import { identities, kubectlFor, type Kubectl } from "../support/kubectl";
 
 /**

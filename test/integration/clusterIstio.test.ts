@@ -5,9 +5,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { parse as parseYaml } from "yaml";
-import { startCluster, type Cluster } from "../../scripts/cluster";
-import { ensureTools, openStack, PROJECT_ROOT, type EngineStack, type Tools } from "../../scripts/engine";
-import { LOCAL_PROCESS_ANNOTATION } from "../../scripts/localIstiod";
+import { startCluster, type Cluster } from "../../devcluster/cluster";
+import { ensureTools, openStack, PROJECT_ROOT, type EngineStack, type Tools } from "../../engine/engine";
+import { LOCAL_PROCESS_ANNOTATION } from "../../devcluster/localIstiod";
 import { identities, kubectlFor, type Kubectl } from "../support/kubectl";
 
 /**

@@ -4,10 +4,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { MODE_NAMES, type ModeName } from "../../components/model";
-import { ensureTools, openStack, PROJECT_ROOT, type EngineStack, type Tools } from "../../scripts/engine";
+import { ensureTools, openStack, PROJECT_ROOT, type EngineStack, type Tools } from "../../engine/engine";
 
 /**
- * The real Pulumi engine and Kubernetes provider (built by scripts/tools.sh), driven through the
+ * The real Pulumi engine and Kubernetes provider (built by tools/tools.sh), driven through the
  * Automation API, in render mode (no cluster). Assertions read the engine's events, never its text.
  */
 

@@ -3,8 +3,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PROJECT_ROOT } from "../../scripts/engine";
-import type { ResourceChange, StackReport } from "../../scripts/prPreview";
+import { PROJECT_ROOT } from "../../engine/engine";
+import type { ResourceChange, StackReport } from "../../cli/prPreview";
 
 /**
  * `npm run pr-preview` end to end, in scratch git repositories made from this checkout: the base

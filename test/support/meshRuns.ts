@@ -4,7 +4,7 @@
  */
 import { pluggableMesh, type StackOutputs } from "../../program";
 import { MODE_NAMES, type ModeName } from "../../components/model";
-import { apiVersionKindOf as engineApiVersionKindOf, mapSecrets, PROJECT_ROOT, runWithMocks, type MockRun, type RegisteredResource } from "../../scripts/mockEngine";
+import { apiVersionKindOf as engineApiVersionKindOf, mapSecrets, PROJECT_ROOT, runWithMocks, type MockRun, type RegisteredResource } from "../../mocks/mockEngine";
 
 export { MODE_NAMES, type ModeName };
 

@@ -4,7 +4,7 @@
  * Call {@link installMocks} before importing any module that creates resources.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { isSecretValue, mapSecrets } from "../../scripts/mockEngine";
+import { isSecretValue, mapSecrets } from "../../mocks/mockEngine";
 
 export interface RegisteredResource {
     type: string;

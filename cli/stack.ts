@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULT_CLUSTER_DIR, runningCluster, startCluster } from "./cluster";
-import { clusterConfigured, ensureTools, openStack, PROJECT_ROOT } from "./engine";
+import { DEFAULT_CLUSTER_DIR, runningCluster, startCluster } from "../devcluster/cluster";
+import { clusterConfigured, ensureTools, openStack, PROJECT_ROOT } from "../engine/engine";
 
 /**
  * `npm start`                               build or find the tools; with no cluster of yours, start the embedded

@@ -5,8 +5,8 @@ import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automa
 import { parse as parseYaml, stringify } from "yaml";
 import { pluggableMesh } from "../program";
 import { PROJECT } from "../stacks/config";
-import { PROJECT_ROOT, runToolsScript } from "./project";
-import { runningCluster } from "./cluster";
+import { PROJECT_ROOT, runToolsScript } from "../tools/tools";
+import { runningCluster } from "../devcluster/cluster";
 
 /**
  * Runs the program through the real Pulumi engine with the Automation API's inline program: the
@@ -25,7 +25,7 @@ export interface Tools {
     binDir: string;
 }
 
-/** Builds or finds the pinned CLI, provider and Istio charts (scripts/tools.sh). */
+/** Builds or finds the pinned CLI, provider and Istio charts (tools/tools.sh). */
 export function ensureTools(): Tools {
     const values = runToolsScript(["cli", "provider", "istio"]);
     return { pulumiBin: values.PULUMI_BIN!, providerBin: values.PULUMI_KUBERNETES_PROVIDER!, istioCharts: values.ISTIO_CHARTS!, binDir: values.TOOLS_BIN! };

@@ -20,7 +20,7 @@ import { kubeconfigText } from "./kubeconfig";
  * means on a real cluster. A newer pod (a rollout) restarts the process with the new spec; no pod
  * stops it.
  *
- *   tsx scripts/localIstiod.ts <config.json>    (started and stopped by scripts/cluster.ts)
+ *   tsx devcluster/localIstiod.ts <config.json>    (started and stopped by devcluster/cluster.ts)
  */
 
 /** The pod annotation that releases a locally run pod to kwok's pod-ready stage. */
@@ -28,7 +28,7 @@ export const LOCAL_PROCESS_ANNOTATION = "pluggable-mesh.dev/local-process";
 /** Label selector of the pods this launcher runs. */
 export const ISTIOD_POD_SELECTOR = { app: "istiod", istio: "pilot" } as const;
 
-/** Written by scripts/cluster.ts next to the launcher's working directory. */
+/** Written by devcluster/cluster.ts next to the launcher's working directory. */
 export interface LocalIstiodConfig {
     /** https://127.0.0.1:<port> */
     server: string;
@@ -315,7 +315,7 @@ class Launcher {
 if (require.main === module) {
     const file = process.argv[2];
     if (!file) {
-        process.stderr.write("usage: tsx scripts/localIstiod.ts <config.json>\n");
+        process.stderr.write("usage: tsx devcluster/localIstiod.ts <config.json>\n");
         process.exit(2);
     }
     const config = JSON.parse(fs.readFileSync(file, "utf8")) as LocalIstiodConfig;

@@ -5,9 +5,9 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseYaml, stringify } from "yaml";
 import { ConfigError } from "../components/resources";
-import { PROJECT_ROOT, readStackConfig } from "./mockEngine";
+import { PROJECT_ROOT, readStackConfig } from "../mocks/mockEngine";
 import { redactSecrets, renderConfig, type RenderResult } from "./render";
-import { runToolsScript } from "./project";
+import { runToolsScript } from "../tools/tools";
 
 /**
  * Third-party validators on a rendered stack: `istioctl analyze` (Istio's own semantic checks),
@@ -16,10 +16,10 @@ import { runToolsScript } from "./project";
  *
  *   npm run validate -- --stack <name> [--keep <dir>]
  *
- * renders the stack offline (scripts/render.ts), runs the three tools and prints a summary; it
+ * renders the stack offline (cli/render.ts), runs the three tools and prints a summary; it
  * exits non-zero on any istioctl error, any kube-score critical not waived in
  * `validators/kube-score-ignore.yaml`, or a promtool failure. Tools come from `ISTIOCTL`,
- * `KUBE_SCORE`, `PROMTOOL`, or are built by `scripts/tools.sh`.
+ * `KUBE_SCORE`, `PROMTOOL`, or are built by `tools/tools.sh`.
  *
  * Helm charts (Istio's base, istiod and gateway) are not expanded in the offline render, so
  * istioctl sees our objects but not the gateway pods the chart makes; the one warning that causes
@@ -31,7 +31,7 @@ import { runToolsScript } from "./project";
 export type ToolName = "istioctl" | "kube-score" | "promtool";
 const TOOL_ENV: Record<ToolName, string> = { istioctl: "ISTIOCTL", "kube-score": "KUBE_SCORE", promtool: "PROMTOOL" };
 
-/** The cache scripts/tools.sh builds into (its `TOOLS` variable). */
+/** The cache tools/tools.sh builds into (its `TOOLS` variable). */
 export function toolsBinDir(): string {
     const tools = process.env.PLUGGABLE_MESH_TOOLS ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "pluggable-mesh", "tools");
     return path.join(tools, "bin");
@@ -56,7 +56,7 @@ export function findTools(names: readonly ToolName[]): Partial<Record<ToolName, 
     return found;
 }
 
-/** Every tool's path: from the env when set, otherwise built (or found) by scripts/tools.sh. */
+/** Every tool's path: from the env when set, otherwise built (or found) by tools/tools.sh. */
 export function ensureTools(names: readonly ToolName[]): Record<ToolName, string> {
     const missing = names.filter((name) => !process.env[TOOL_ENV[name]]);
     const built: Record<string, string> = {};

@@ -5,11 +5,11 @@ import * as path from "node:path";
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
 /**
- * Runs scripts/tools.sh for some targets (it builds what is missing, reusing its cache) and
+ * Runs tools/tools.sh for some targets (it builds what is missing, reusing its cache) and
  * returns the `NAME=path` lines it prints, as a map. Its progress goes to our stderr.
  */
 export function runToolsScript(targets: readonly string[]): Record<string, string> {
-    const output = execFileSync("bash", [path.join(PROJECT_ROOT, "scripts", "tools.sh"), ...targets], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    const output = execFileSync("bash", [path.join(PROJECT_ROOT, "tools", "tools.sh"), ...targets], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
     const values: Record<string, string> = {};
     for (const line of output.split("\n")) {
         const match = /^([A-Z_]+)=(.*)$/.exec(line);

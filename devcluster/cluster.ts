@@ -7,28 +7,24 @@ import { parseAllDocuments, stringify } from "yaml";
 import { request, type Response } from "./http";
 import { kubeconfigText } from "./kubeconfig";
 import { ISTIOD_POD_SELECTOR, LOCAL_PROCESS_ANNOTATION, type LocalIstiodConfig } from "./localIstiod";
-import { PROJECT_ROOT, runToolsScript } from "./project";
+import { PROJECT_ROOT, runToolsScript } from "../tools/tools";
 
 /**
  * An embedded local Kubernetes cluster made of real upstream components, all on 127.0.0.1:
- * etcd, kube-apiserver, kube-controller-manager, kube-scheduler (built by scripts/tools.sh from
+ * etcd, kube-apiserver, kube-controller-manager, kube-scheduler (built by tools/tools.sh from
  * the pinned k8s.io/kubernetes) and kwok, which plays the kubelet for a few fake Nodes so that
  * pods get scheduled and become Running/Ready. No containers run; no image is pulled.
  *
  * Two pieces of a real cluster that no kubelet provides here are played by the cluster itself:
- * - istiod: scripts/localIstiod.ts runs the pod of Istio's `istiod` chart as a local
+ * - istiod: devcluster/localIstiod.ts runs the pod of Istio's `istiod` chart as a local
  *   `pilot-discovery` (built from the pinned istio.io/istio) whose webhook server listens on
  *   127.0.0.1 with a certificate of the cluster CA; stacks point the webhooks there
- *   (`istio.webhookEndpoint`, set by scripts/engine.ts). Its pod turns Ready only when that
+ *   (`istio.webhookEndpoint`, set by engine/engine.ts). Its pod turns Ready only when that
  *   process answers /ready.
  * - a cloud load balancer: a kwok stage gives every LoadBalancer Service the address 127.0.0.1
  *   (nothing listens there), so Pulumi's wait for an address ends as on a cloud.
  *
- *   tsx scripts/cluster.ts start [--foreground]   start (or report the running one); in the
- *                                                  foreground, Ctrl-C / SIGTERM stops it
- *   tsx scripts/cluster.ts stop                    stop by the recorded PIDs and clean up (idempotent)
- *   tsx scripts/cluster.ts status                  each component's PID and state (exit 3: not running)
- *   tsx scripts/cluster.ts kubeconfig              print the kubeconfig's path
+ * `npm run cluster:start|stop|status` (cli/cluster.ts) drives it from the command line.
  *
  * Everything lives under one directory: $PLUGGABLE_MESH_CLUSTER_DIR, or `.cluster` in the
  * project (git-ignored). Logs stay in `<dir>/logs` after a stop; the rest is removed.
@@ -139,7 +135,7 @@ function layout(dir: string): Layout {
 const logFile = (l: Layout, component: Component): string => path.join(l.logs, `${component}.log`);
 const pidFile = (l: Layout, component: Component): string => path.join(l.pids, `${component}.pid`);
 
-/** Builds or finds the pinned control plane, etcd, kwok and pilot-discovery (scripts/tools.sh). */
+/** Builds or finds the pinned control plane, etcd, kwok and pilot-discovery (tools/tools.sh). */
 export function ensureClusterTools(): Tools {
     const values = runToolsScript(["kubernetes", "etcd", "kwok", "pilot-discovery"]);
     const tools: Tools = {
@@ -152,7 +148,7 @@ export function ensureClusterTools(): Tools {
         pilotDiscovery: values.PILOT_DISCOVERY!,
     };
     for (const [name, file] of Object.entries(tools)) {
-        if (!file || !fs.existsSync(file)) throw new Error(`scripts/tools.sh did not provide ${name} (expected at ${file ?? "?"})`);
+        if (!file || !fs.existsSync(file)) throw new Error(`tools/tools.sh did not provide ${name} (expected at ${file ?? "?"})`);
     }
     return tools;
 }
@@ -365,7 +361,7 @@ async function freePorts(count: number): Promise<number[]> {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-function defaultLog(message: string): void {
+export function defaultLog(message: string): void {
     process.stderr.write(`cluster: ${message}\n`);
 }
 
@@ -670,7 +666,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 function writeKwokStages(l: Layout, upstreamStages: string): string {
     const stages = parseAllDocuments(fs.readFileSync(upstreamStages, "utf8")).map((document) => document.toJS() as KwokStage);
     const podReady = stages.find((stage) => stage.metadata.name === "pod-ready");
-    if (!podReady) throw new Error(`${upstreamStages} has no pod-ready stage; rebuild it with scripts/tools.sh kwok`);
+    if (!podReady) throw new Error(`${upstreamStages} has no pod-ready stage; rebuild it with tools/tools.sh kwok`);
     const labels = Object.entries(ISTIOD_POD_SELECTOR).map(([key, value]) => `.metadata.labels.${key} == ${JSON.stringify(value)}`).join(" and ");
     podReady.spec.selector.matchExpressions.push({
         key: `if (${labels}) then (.metadata.annotations[${JSON.stringify(LOCAL_PROCESS_ANNOTATION)}] // "starting") else "ready" end`,
@@ -758,76 +754,9 @@ function installExitHooks(l: Layout): () => void {
     return remove;
 }
 
-// ---------------------------------------------------------------------------------------------
-// CLI
-
-async function main(argv: string[]): Promise<number> {
-    const [command, ...rest] = argv;
-    const dir = DEFAULT_CLUSTER_DIR;
+/** Each component's PID (when it runs) and log file, and the logs folder, for `cluster:status`. */
+export function componentStatus(dir: string = DEFAULT_CLUSTER_DIR): { logs: string; components: { name: Component; pid?: number; log: string }[] } {
     const l = layout(dir);
-    switch (command) {
-        case "start": {
-            const foreground = rest.includes("--foreground");
-            const running = runningCluster(dir);
-            if (running) {
-                defaultLog(`already running at ${running.server} (pids ${Object.values(running.pids).join(", ")})`);
-                console.log(`KUBECONFIG=${running.kubeconfig}`);
-                return 0;
-            }
-            const cluster = await startCluster({ dir, detach: !foreground });
-            console.log(`KUBECONFIG=${cluster.kubeconfig}`);
-            if (!foreground) {
-                defaultLog("running in the background; `npm run cluster:stop` stops it");
-                return 0;
-            }
-            defaultLog("running in the foreground; Ctrl-C stops it");
-            await new Promise<void>((resolve) => {
-                const onSignal = (signal: NodeJS.Signals): void => {
-                    defaultLog(`${signal}: stopping`);
-                    resolve();
-                };
-                process.once("SIGINT", onSignal);
-                process.once("SIGTERM", onSignal);
-                process.once("SIGHUP", onSignal);
-            });
-            await cluster.stop();
-            return 0;
-        }
-        case "stop":
-            await stopCluster(dir);
-            defaultLog(`stopped (logs kept in ${l.logs})`);
-            return 0;
-        case "status": {
-            const pids = livePids(l);
-            for (const component of COMPONENTS) {
-                const pid = pids[component];
-                console.log(`${component.padEnd(24)} ${pid === undefined ? "stopped" : `running (pid ${pid})`}  log: ${logFile(l, component)}`);
-            }
-            const running = runningCluster(dir);
-            if (running) console.log(`server: ${running.server}\nkubeconfig: ${running.kubeconfig}`);
-            return running ? 0 : 3;
-        }
-        case "kubeconfig": {
-            const running = runningCluster(dir);
-            if (!running) {
-                defaultLog("no cluster is running; `npm run cluster:start` starts one");
-                return 3;
-            }
-            console.log(running.kubeconfig);
-            return 0;
-        }
-        default:
-            process.stderr.write("usage: tsx scripts/cluster.ts start [--foreground] | stop | status | kubeconfig\n");
-            return 2;
-    }
-}
-
-if (require.main === module) {
-    main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
-        (error: unknown) => {
-            defaultLog(`error: ${(error as Error).message}`);
-            process.exit(1);
-        },
-    );
+    const pids = livePids(l);
+    return { logs: l.logs, components: COMPONENTS.map((name) => ({ name, pid: pids[name], log: logFile(l, name) })) };
 }

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { parse as parseYaml } from "yaml";
-import { ensureTools, loggedIn, openStack, PROJECT_ROOT, type EngineStack, type Tools } from "./engine";
+import { ensureTools, loggedIn, openStack, PROJECT_ROOT, type EngineStack, type Tools } from "../engine/engine";
 
 /**
  * `npm run pr-preview -- --base <git ref> [--allow-blocking] [--out <file>]`
@@ -224,7 +224,7 @@ async function previewStack(target: AffectedStack, base: string, baseCheckout: (
 
 /** Runs `npm run validate` for the stack in its own process (it uses the SDK's mock runtime, this process the real engine). */
 function validateHead(stack: string): { ok: boolean; summary: string } {
-    const result = spawnSync(process.execPath, [...process.execArgv, path.join(PROJECT_ROOT, "scripts", "validate.ts"), "--stack", stack], { cwd: PROJECT_ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    const result = spawnSync(process.execPath, [...process.execArgv, path.join(PROJECT_ROOT, "cli", "validate.ts"), "--stack", stack], { cwd: PROJECT_ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     return { ok: result.status === 0, summary: `${result.stdout ?? ""}${result.status === 0 ? "" : result.stderr ?? ""}`.trim() };
 }
 

@@ -8,7 +8,7 @@ import { parse as parseYaml } from "yaml";
  * render, the tests and the benchmark. Every registration is recorded with its inputs.
  */
 
-import { PROJECT_ROOT } from "./project";
+import { PROJECT_ROOT } from "../tools/tools";
 
 export { PROJECT_ROOT };
 

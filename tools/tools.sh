@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds (or finds) the pinned Pulumi CLI and Kubernetes provider, and fetches the pinned Istio
 # module for its charts; on request, the local cluster's pieces (kube-apiserver,
-# kube-controller-manager, kube-scheduler, etcd, kwok, istiod's pilot-discovery) for scripts/cluster.ts.
+# kube-controller-manager, kube-scheduler, etcd, kwok, istiod's pilot-discovery) for devcluster/cluster.ts.
 # Everything goes to a cache outside the clone; nothing here is committed.
 #
-#   scripts/tools.sh [targets]  build what is missing (all, or some of: cli provider istio promtool
+#   tools/tools.sh [targets]  build what is missing (all, or some of: cli provider istio promtool
 #                               istioctl kube-score actionlint kubernetes etcd kwok pilot-discovery; `cluster` = the last four, not part of all),
 #                               then print the tool paths as shell variables
 #   PLUGGABLE_MESH_TOOLS=/dir   cache directory (default: ${XDG_CACHE_HOME:-~/.cache}/pluggable-mesh/tools)
@@ -25,7 +25,7 @@ PROMETHEUS_MODULE_VERSION=v0.310.0
 KUBERNETES_VERSION=1.34.12
 ETCD_VERSION=3.6.16
 KWOK_VERSION=0.8.0
-# Third-party validators run on every render (scripts/validate.ts); istioctl comes from ISTIO_MODULE_VERSION.
+# Third-party validators run on every render (cli/validate.ts); istioctl comes from ISTIO_MODULE_VERSION.
 KUBE_SCORE_VERSION=1.20.0
 ACTIONLINT_VERSION=1.7.12
 
@@ -274,7 +274,7 @@ build_istioctl() {
 }
 
 build_pilot_discovery() {
-  # istiod's binary, run by scripts/cluster.ts as a local process so that Istio itself validates our
+  # istiod's binary, run by devcluster/cluster.ts as a local process so that Istio itself validates our
   # objects and injects our pods. Same module and stamp as istioctl.
   local stamp=$TOOLS/pilot-discovery.version
   if [[ -x $BIN/pilot-discovery && $(cat "$stamp" 2>/dev/null) == "${ISTIO_MODULE_VERSION}" ]]; then return; fi

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { MODE_NAMES, type ModeName } from "../components/model";
-import { PROJECT_ROOT, runWithMocks } from "./mockEngine";
+import { PROJECT_ROOT, runWithMocks } from "../mocks/mockEngine";
 
 /**
  * `npm run bench [-- --sizes 10,100,1000 --runs 3]`: renders synthetic fleets through the whole

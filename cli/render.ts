@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { ConfigError } from "../components/resources";
-import { apiVersionKindOf, mapSecrets, PROJECT_ROOT, readStackConfig, runWithMocks, withParents, type RegisteredResource } from "./mockEngine";
+import { apiVersionKindOf, mapSecrets, PROJECT_ROOT, readStackConfig, runWithMocks, withParents, type RegisteredResource } from "../mocks/mockEngine";
 
 /**
  * `npm run render -- --stack <name> [--out <dir>]`: runs the program against `Pulumi.<name>.yaml`
