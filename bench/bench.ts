@@ -55,7 +55,7 @@ async function measure(variant: "program" | "baseline", mode: ModeName, size: nu
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pluggable-mesh-bench-"));
     try {
         const config = fleetConfig(mode, writeFleet(size, dir));
-        const { pluggableMesh } = require("../program") as typeof import("../program");
+        const { pluggableMesh } = require("../stacks/program") as typeof import("../stacks/program");
         let program: () => unknown = () => pluggableMesh(PROJECT_ROOT);
         if (variant === "baseline") {
             // The same objects, computed before the clock starts, registered flat with no components.

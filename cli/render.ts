@@ -45,7 +45,7 @@ export async function renderStack(stack: string): Promise<RenderResult> {
 
 /** Like {@link renderStack}, with the config given (as Pulumi hands it to a program) instead of read from `Pulumi.<stack>.yaml`. */
 export async function renderConfig(stack: string, config: Record<string, string>): Promise<RenderResult> {
-    const { pluggableMesh } = require("../program") as typeof import("../program");
+    const { pluggableMesh } = require("../stacks/program") as typeof import("../stacks/program");
     const { resources } = await runWithMocks(() => pluggableMesh(PROJECT_ROOT), { stack, config });
     const all = withParents(resources);
     return {

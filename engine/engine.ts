@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
 import { parse as parseYaml, stringify } from "yaml";
-import { pluggableMesh } from "../program";
+import { pluggableMesh } from "../stacks/program";
 import { PROJECT } from "../stacks/config";
 import { PROJECT_ROOT, runToolsScript } from "../tools/tools";
 import { runningCluster } from "../devcluster/cluster";
@@ -159,7 +159,7 @@ export interface OpenOptions {
     /** The stack file to take config from. @default the stack's own `Pulumi.<stack>.yaml` */
     configFrom?: string;
     /**
-     * Project directory whose `program.ts` and stack files are used (for example a worktree of
+     * Project directory whose stack program and stack files are used (for example a worktree of
      * another revision). @default this project
      */
     root?: string;
@@ -168,7 +168,9 @@ export interface OpenOptions {
 /** The program of a project directory: this one's, or another checkout's (loaded through tsx). */
 function programOf(root: string): (projectRoot: string) => Record<string, any> {
     if (path.resolve(root) === PROJECT_ROOT) return (projectRoot) => ({ ...pluggableMesh(projectRoot) });
-    return (require(path.join(root, "program.ts")) as { pluggableMesh: (projectRoot: string) => Record<string, any> }).pluggableMesh;
+    // The stack program moved from program.ts to stacks/program.ts; a base revision may predate that.
+    const program = [path.join(root, "stacks", "program.ts"), path.join(root, "program.ts")].find((file) => fs.existsSync(file))!;
+    return (require(program) as { pluggableMesh: (projectRoot: string) => Record<string, any> }).pluggableMesh;
 }
 
 export async function openStack(stackName: string, tools: Tools, options: OpenOptions = {}): Promise<EngineStack> {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { modeSchema } from "../components/model";
-import { ENVOY_IMAGE } from "../components/modes";
+import { PLATFORM_DEFAULTS } from "../components/modes";
 
 /**
  * The stack configuration schema: every `pluggable-mesh:*` key of `Pulumi.<stack>.yaml`, with its
@@ -44,15 +44,15 @@ export const stackConfigSchema = z.strictObject({
     /** The cluster's Kubernetes version ("1.34"), checked against the Istio release. @default "1.34" */
     kubernetesVersion: z.string().regex(/^1\.\d+(\.\d+)?$/, { error: (issue) => `expected a Kubernetes version such as "1.34", given ${JSON.stringify(issue.input)}` }).default("1.34"),
     /** @default "cluster.local" */
-    clusterDomain: z.string().default("cluster.local"),
+    clusterDomain: z.string().default(PLATFORM_DEFAULTS.clusterDomain),
     /** SPIFFE trust domain for Istio principals. @default "cluster.local" */
-    trustDomain: z.string().default("cluster.local"),
+    trustDomain: z.string().default(PLATFORM_DEFAULTS.trustDomain),
     /** IngressClass of exposed components in native, envoy and linkerd modes. @default the cluster's default class */
     ingressClassName: z.string().optional(),
     /** Whether the cluster runs an ingress controller (false: Pulumi does not wait for Ingress addresses). @default true */
-    ingressController: z.boolean().default(true),
+    ingressController: z.boolean().default(PLATFORM_DEFAULTS.ingressController),
     /** Envoy image of envoy mode. @default ENVOY_IMAGE */
-    envoyImage: z.string().default(ENVOY_IMAGE),
+    envoyImage: z.string().default(PLATFORM_DEFAULTS.envoyImage),
     /**
      * Where Kubernetes objects go. @default the ambient kubeconfig (like kubectl). `renderYamlToDirectory`
      * writes them as YAML instead of applying them (relative to the project root): the real engine

@@ -15,6 +15,8 @@ export interface LoadedStack {
     /** Arguments of the Istio control plane, when the stack installs one. */
     istioControlPlane?: IstioControlPlaneArgs;
     apps: AppModel[];
+    /** The app specs as written, in the order of `apps`, with the mode the stack chose for each. */
+    appInputs: AppInput[];
 }
 
 export interface LoadOptions {
@@ -149,5 +151,5 @@ export function loadStack(raw: Readonly<Record<string, string>>, options: LoadOp
     const { apps, problems: appProblems } = checkApps(inputs, { platform, defaultMode: config.mode, defaultMtls: config.mtls });
     problems.push(...appProblems);
     failOnProblems(problems);
-    return { config, platform, istioControlPlane: config.istio.controlPlane === "install" ? istio : undefined, apps };
+    return { config, platform, istioControlPlane: config.istio.controlPlane === "install" ? istio : undefined, apps, appInputs: inputs };
 }

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../components/resources/errors";
-import { pluggableMesh } from "../program";
+import { pluggableMesh } from "../stacks/program";
 import { PROJECT_ROOT, runWithMocks } from "../mocks/mockEngine";
 import { stackConfigSchema } from "../stacks/config";
 import { RUOYI_SPEC } from "./support/meshRuns";

@@ -1,41 +1,112 @@
 import * as pulumi from "@pulumi/pulumi";
-import { registerManifest } from "../resources";
-import type { Platform } from "../modes";
-import type { AppModel } from "../model";
+import type { AppSpecInput, ModeName } from "../model";
+import { PLATFORM_DEFAULTS, type IstioPlatform, type Platform } from "../modes";
+import { failOnProblems, registerManifest, type IstioPlatformArgs } from "../resources";
+import { checkApps, type AppInput } from "./plan";
 import { renderApp } from "./render";
 
-export interface GovernedAppArgs {
-    /** The app's model, from `planApps` (which validates specs against each other and the platform). */
-    app: AppModel;
-    /** What the platform offers the app's mode (cluster domain, Istio control plane, envoy image). */
-    platform: Platform;
+/** What the platform offers the app's mode. Each field falls back to {@link PLATFORM_DEFAULTS}. */
+export interface GovernedAppPlatformArgs {
+    /** DNS domain of Service FQDNs. @default "cluster.local" */
+    clusterDomain?: string;
+    /** SPIFFE trust domain of workload identities; must be the control plane's. @default "cluster.local" */
+    trustDomain?: string;
+    /** The Istio control plane, needed by istio mode: `controlPlane.platform`. @default none */
+    istio?: IstioPlatformArgs;
+    /** A Linkerd control plane installed elsewhere, needed by linkerd mode. @default none */
+    linkerd?: { namespace: string };
+    /** IngressClass of exposed components in modes that use Kubernetes Ingress. @default the cluster's default class */
+    ingressClassName?: string;
+    /** Whether the cluster has an ingress controller that gives Ingresses an address (false: Pulumi does not wait for one). @default true */
+    ingressController?: boolean;
+    /** The envoy sidecar image of envoy mode. @default the pinned envoy release */
+    envoyImage?: string;
+}
+
+/** Another app this app's components may call, or that calls them: its spec and mode, as plain data. */
+export interface AppPeer {
+    /** The peer's spec, as written; its `name` is how dependencies name it (`<name>/<component>`). */
+    spec: AppSpecInput;
+    /** The peer's mode. @default "native" */
+    mode?: ModeName;
+}
+
+/**
+ * The app as its team writes it: the same fields as an app spec file (`components`, `namespace`,
+ * `traffic`, `mtls`, ...; one zod schema for both), plus the mode and the platform. The app's name
+ * is the component's name.
+ */
+export interface GovernedAppArgs extends Omit<AppSpecInput, "name" | "mode"> {
+    /** How the app is governed: `native`, `envoy`, `istio` or `linkerd`. @default "native" */
+    mode?: ModeName;
+    /** What the platform offers the mode (Istio or Linkerd control plane, domains, envoy image). @default {@link PLATFORM_DEFAULTS}, no control plane */
+    platform?: GovernedAppPlatformArgs;
     /**
-     * Resources the app's objects must wait for: the Istio control plane, so that injection and
-     * validation webhooks answer before pods and Istio objects are created. @default []
+     * Apps in other GovernedApps that this app depends on or that depend on it. Addresses and
+     * authorization across apps are derived from them, so list every app on either side of a
+     * cross-app dependency. @default []
      */
-    platformReady?: pulumi.Input<pulumi.Resource>[];
+    peers?: readonly AppPeer[];
+}
+
+/** The platform with every default applied, as the modes read it. */
+export function resolvePlatform(args: GovernedAppPlatformArgs = {}): Platform {
+    const { istio, ...rest } = args;
+    const defined = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined));
+    return {
+        ...PLATFORM_DEFAULTS,
+        ...defined,
+        ...(istio === undefined ? {} : { istio: withoutReady(istio) }),
+    };
+}
+
+function withoutReady({ ready: _ready, ...istio }: IstioPlatformArgs): IstioPlatform {
+    return istio;
 }
 
 /**
  * An app of components governed by a mesh mode. The mode decides sidecars, labels and policies;
- * names, selectors, Services and volume claims are the same in every mode, so switching mode is
- * an in-place rolling update.
+ * names, selectors, Services and volume claims are the same in every mode, so switching `mode` is
+ * an in-place rolling update. The app and its peers are validated before anything is registered;
+ * a mistake fails with every problem at once and no stack trace.
+ *
+ * ```ts
+ * const istio = new IstioControlPlane("istio", { gateway: { enabled: true } });
+ * new GovernedApp("shop", {
+ *     mode: "istio",
+ *     platform: { istio: istio.platform },
+ *     components: [{ name: "web", image: "ghcr.io/acme/web:1.4.2", ports: [{ name: "http", port: 80 }] }],
+ * });
+ * ```
  */
 export class GovernedApp extends pulumi.ComponentResource {
     /** The namespace the app runs in. */
     public readonly namespace: string;
     /** The mode the app is governed by. */
-    public readonly mode: string;
+    public readonly mode: ModeName;
     /** Internal domain names (Service names) by component. */
     public readonly services: Record<string, string>;
+    /** This app as a peer of other GovernedApps (its spec and mode). */
+    public readonly peer: AppPeer;
 
     constructor(name: string, args: GovernedAppArgs, opts?: pulumi.ComponentResourceOptions) {
+        const { mode = "native", platform: platformArgs, peers = [], ...appSpec } = args;
+        const spec: AppSpecInput = { ...appSpec, name };
+        const platform = resolvePlatform(platformArgs);
+        const inputs: AppInput[] = [
+            { spec, mode, source: `GovernedApp ${name}` },
+            ...peers.map((peer, index) => ({ spec: peer.spec, mode: peer.mode ?? "native", source: `GovernedApp ${name}: peers[${index}]` })),
+        ];
+        // Validate before registering anything, the component included.
+        const { apps, problems } = checkApps(inputs, { platform });
+        failOnProblems(problems);
         super("pluggable-mesh:app:GovernedApp", name, {}, opts);
-        const { app, platform } = args;
+
+        const app = apps[0]!;
         const rendered = renderApp(app, platform);
         for (const warning of rendered.warnings) pulumi.log.warn(warning, this);
 
-        const platformReady = args.platformReady ?? [];
+        const platformReady = platformArgs?.istio?.ready === undefined ? [] : [platformArgs.istio.ready];
         let namespace: pulumi.Resource | undefined;
         for (const object of rendered.objects) {
             const dependsOn = namespace ? [...platformReady, namespace] : platformReady;
@@ -46,6 +117,7 @@ export class GovernedApp extends pulumi.ComponentResource {
         this.namespace = app.namespace;
         this.mode = app.mode;
         this.services = Object.fromEntries(app.components.filter((c) => c.ports.length > 0).map((c) => [c.component, c.serviceName]));
+        this.peer = { spec, mode };
         this.registerOutputs({ namespace: this.namespace, mode: this.mode, services: this.services });
     }
 }

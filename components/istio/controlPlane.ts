@@ -2,9 +2,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { failOnProblems } from "../resources";
 import { given, type Problem } from "../model";
-import type { IstioPlatform } from "../modes";
+import { PLATFORM_DEFAULTS, type IstioPlatform } from "../modes";
+import { failOnProblems, type IstioPlatformArgs } from "../resources";
 import { DEFAULT_ISTIO_VERSION, checkIstioSupport, istioMinor } from "./support";
 
 /** Istio's public Helm repository; a mirror works by changing this one value. */
@@ -498,6 +498,8 @@ export class IstioControlPlane extends pulumi.ComponentResource {
     readonly gateway: IstioGatewayInfo;
     /** Depend on this (the istiod chart) before creating Istio objects: it is done when istiod is ready. */
     readonly ready: pulumi.Resource;
+    /** What apps need from this control plane: pass it as GovernedApp's `platform.istio`. */
+    readonly platform: IstioPlatformArgs;
 
     constructor(name: string, args: IstioControlPlaneArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
         // Validate before registering anything, the component included.
@@ -557,6 +559,7 @@ export class IstioControlPlane extends pulumi.ComponentResource {
         this.podInjectionLabels = podInjectionLabels(resolved.revision);
         this.gateway = gatewayInfo(resolved.namespace, resolved.gateway.enabled);
         this.ready = istiod;
+        this.platform = { ...istioPlatform(args, PLATFORM_DEFAULTS.trustDomain), ready: istiod };
 
         this.registerOutputs({
             namespace: this.namespace,

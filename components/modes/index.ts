@@ -4,5 +4,6 @@
  * manifests) and never registers a resource. Only this folder branches on a mode's name.
  */
 export type { AppDecoration, ComponentDecoration, IstioPlatform, MeshMode, Platform, PodDecoration } from "./mode";
+export { PLATFORM_DEFAULTS } from "./mode";
 export { MODES, modeNamed } from "./registry";
 export { ENVOY_IMAGE } from "./envoy/bootstrap";

@@ -1,4 +1,5 @@
 import type { Address, AppModel, ComponentModel, ExtraObject, ModeName, Problem } from "../model";
+import { ENVOY_IMAGE } from "./envoy/bootstrap";
 
 /**
  * The mesh-mode plug-in interface. A mode turns the neutral app model into decorations: labels,
@@ -40,6 +41,14 @@ export interface Platform {
     /** The envoy sidecar image of envoy mode. */
     envoyImage: string;
 }
+
+/** The platform's defaults: the one place they are written down (stack config and GovernedApp both use them). */
+export const PLATFORM_DEFAULTS = {
+    clusterDomain: "cluster.local",
+    trustDomain: "cluster.local",
+    ingressController: true,
+    envoyImage: ENVOY_IMAGE,
+} as const satisfies Partial<Platform>;
 
 /** What a mode adds to a component's pod template. */
 export interface PodDecoration {

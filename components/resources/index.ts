@@ -4,3 +4,4 @@
  */
 export { ConfigError, failOnProblems } from "./errors";
 export { registerManifest } from "./register";
+export type { IstioPlatformArgs } from "./platform";

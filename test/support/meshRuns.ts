@@ -2,7 +2,7 @@
  * Shared set-up of the mode, switch, schema and bad-config suites: the RuoYi app run through the
  * real program under the mock engine, per mode, and helpers to pick its objects apart.
  */
-import { pluggableMesh, type StackOutputs } from "../../program";
+import { pluggableMesh, type StackOutputs } from "../../stacks/program";
 import { MODE_NAMES, type ModeName } from "../../components/model";
 import { apiVersionKindOf as engineApiVersionKindOf, mapSecrets, PROJECT_ROOT, runWithMocks, type MockRun, type RegisteredResource } from "../../mocks/mockEngine";
 

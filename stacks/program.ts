@@ -1,10 +1,8 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { GovernedApp } from "./components/app";
-import { IstioControlPlane } from "./components/istio";
-import { Observability } from "./components/observability";
-import { loadStack } from "./stacks/load";
+import { GovernedApp, IstioControlPlane, Observability, type AppPeer, type AppSpecInput } from "../components";
+import { loadStack } from "./load";
 
 /** Stack outputs: plain values a reviewer or another stack can use. */
 export interface StackOutputs {
@@ -22,10 +20,11 @@ export interface StackOutputs {
 
 /**
  * The whole program: validate config and app specs (nothing is registered when they are wrong),
- * then the platform, then the apps. `index.ts` runs it under the Pulumi CLI; the offline render
- * and the tests run the very same function.
+ * then the platform, then the apps. `stacks/index.ts` runs it under the Pulumi CLI; the offline
+ * render and the tests run the very same function. It is a user of the library
+ * (`components/index.ts`) like any other Pulumi program.
  */
-export function pluggableMesh(projectRoot: string = __dirname): StackOutputs {
+export function pluggableMesh(projectRoot: string = path.resolve(__dirname, "..")): StackOutputs {
     const stack = loadStack(pulumi.runtime.allConfig(), { projectRoot });
 
     const target = stack.config.kubernetes;
@@ -40,7 +39,6 @@ export function pluggableMesh(projectRoot: string = __dirname): StackOutputs {
     const providers = provider ? { providers: [provider] } : {};
 
     const controlPlane = stack.istioControlPlane ? new IstioControlPlane("istio", stack.istioControlPlane, providers) : undefined;
-    const platformReady = controlPlane ? [controlPlane.ready] : [];
 
     const { observability: wanted, kialiSigningKey } = stack.config;
     const istio = stack.platform.istio;
@@ -61,11 +59,20 @@ export function pluggableMesh(projectRoot: string = __dirname): StackOutputs {
               )
             : undefined;
 
+    // Every app sees the others as peers, so addresses and authorization across apps are derived
+    // from the same specs that loadStack has already validated together.
+    const peers: AppPeer[] = stack.appInputs.map((input, index) => {
+        const model = stack.apps[index]!;
+        return { spec: { ...(input.spec as AppSpecInput), mtls: model.mtls }, mode: model.mode };
+    });
+    const platform = { ...stack.platform, istio: stack.platform.istio && { ...stack.platform.istio, ready: controlPlane?.ready } };
     const apps: StackOutputs["apps"] = {};
-    for (const app of stack.apps) {
-        const governed = new GovernedApp(app.name, { app, platform: stack.platform, platformReady }, providers);
-        apps[app.name] = { namespace: governed.namespace, mode: governed.mode, services: governed.services };
-    }
+    peers.forEach((self, index) => {
+        const { name, ...spec } = self.spec;
+        const others = peers.filter((_, other) => other !== index);
+        const governed = new GovernedApp(name, { ...spec, mode: self.mode, platform, peers: others }, providers);
+        apps[name] = { namespace: governed.namespace, mode: governed.mode, services: governed.services };
+    });
 
     return {
         apps,

@@ -1,0 +1,28 @@
+/**
+ * pluggable-mesh as a library: the components and the types of their arguments. A Pulumi
+ * TypeScript program imports this (`import { GovernedApp } from "pluggable-mesh"`); importing it
+ * registers nothing. The stack program in `stacks/` is one user of it.
+ */
+export { GovernedApp, resolvePlatform, type AppPeer, type GovernedAppArgs, type GovernedAppPlatformArgs } from "./app";
+export {
+    IstioControlPlane,
+    istioPlatform,
+    DEFAULT_ISTIO_VERSION,
+    type IstioControlPlaneArgs,
+    type IstioGatewayArgs,
+    type IstioMeshConfigArgs,
+    type IstioWebhookEndpointArgs,
+    type ProxyResourcesArgs,
+} from "./istio";
+export { Observability, type KialiExposure, type ObservabilityArgs } from "./observability";
+export { ConfigError, type IstioPlatformArgs } from "./resources";
+export { MODES, PLATFORM_DEFAULTS, type IstioPlatform, type MeshMode, type Platform } from "./modes";
+export {
+    MODE_NAMES,
+    type AppSpec,
+    type AppSpecInput,
+    type ComponentSpec,
+    type ModeName,
+    type Problem,
+    type TrafficSpec,
+} from "./model";
