@@ -13,6 +13,8 @@ const ROOT = path.resolve(__dirname, "..");
 
 /** Parts from the bottom up; parts in one row are peers and may not import each other. */
 const LAYERS: readonly (readonly string[])[] = [
+    // The policy pack: its own npm package that imports nothing of ours, so it runs on any program.
+    ["policy"],
     ["components/model"],
     ["components/modes"],
     ["components/resources"],
@@ -25,19 +27,21 @@ const LAYERS: readonly (readonly string[])[] = [
     ["cli", "bench"],
 ];
 
-/** Folders entered only through their `index.ts`. */
-const FACED = new Set(["components/model", "components/modes", "components/resources", "components/app", "components/istio", "components/observability"]);
+/** Folders entered only through their face: `index.ts`, or the file named here. */
+const FACED = new Set(["components/model", "components/modes", "components/resources", "components/app", "components/istio", "components/observability", "policy"]);
+/** The pack's face is its contract (the labels and annotations it reads); its index.ts starts a policy server. */
+const FACES: Record<string, string> = { policy: "policy/contract.ts" };
 
 /** Parts that must stay free of Pulumi: plain data in, plain data out. */
 const NO_PULUMI = new Set(["components/model", "components/modes"]);
 
-const SOURCE_ROOTS = ["components", "stacks", "tools", "mocks", "devcluster", "engine", "cli", "bench"];
+const SOURCE_ROOTS = ["policy", "components", "stacks", "tools", "mocks", "devcluster", "engine", "cli", "bench"];
 
 function sourceFiles(entry: string): string[] {
     const full = path.join(ROOT, entry);
     if (!fs.existsSync(full)) return [];
     if (fs.statSync(full).isFile()) return entry.endsWith(".ts") ? [entry] : [];
-    return fs.readdirSync(full).flatMap((name) => sourceFiles(path.posix.join(entry, name)));
+    return fs.readdirSync(full).filter((name) => name !== "node_modules").flatMap((name) => sourceFiles(path.posix.join(entry, name)));
 }
 
 function partOf(file: string): string | undefined {
@@ -84,8 +88,8 @@ export function layerViolations(files: readonly string[], read: (file: string) =
             if (to === from) continue;
             if (layerOf(to) >= layerOf(from)) {
                 violations.push(`${file}: imports ${spec} (${to}), which is ${layerOf(to) === layerOf(from) ? "a peer" : "above it"}`);
-            } else if (FACED.has(to) && target !== `${to}/index.ts`) {
-                violations.push(`${file}: imports ${spec}; enter ${to} through its index.ts`);
+            } else if (FACED.has(to) && target !== (FACES[to] ?? `${to}/index.ts`)) {
+                violations.push(`${file}: imports ${spec}; enter ${to} through its ${path.posix.basename(FACES[to] ?? "index.ts")}`);
             }
         }
     }
@@ -100,13 +104,15 @@ describe("import layers", () => {
         assert.deepEqual(layerViolations(files), []);
     });
 
-    it("catches an upward import, a peer import, a reach past a face and Pulumi in the model (negative controls)", () => {
+    it("catches an upward import, a peer import, a reach past a face, the policy pack importing ours and Pulumi in the model (negative controls)", () => {
         const fake: Record<string, string[]> = {
             "components/model/spec.ts": ["../modes", "@pulumi/pulumi"],
             "components/app/plan.ts": ["../istio"],
             "stacks/load.ts": ["../components/istio/controlPlane"],
             "components/modes/envoy.ts": ["../../engine/engine"],
             "devcluster/cluster.ts": ["../cli/stack"],
+            "policy/rules.ts": ["../components/model"],
+            "components/app/render.ts": ["../../policy/rules"],
         };
         assert.deepEqual(layerViolations(Object.keys(fake), (file) => fake[file]!), [
             "components/model/spec.ts: imports ../modes (components/modes), which is above it",
@@ -115,6 +121,8 @@ describe("import layers", () => {
             "stacks/load.ts: imports ../components/istio/controlPlane; enter components/istio through its index.ts",
             "components/modes/envoy.ts: imports ../../engine/engine (engine), which is above it",
             "devcluster/cluster.ts: imports ../cli/stack (cli), which is above it",
+            "policy/rules.ts: imports ../components/model (components/model), which is above it",
+            "components/app/render.ts: imports ../../policy/rules; enter policy through its contract.ts",
         ]);
         assert.deepEqual(layerViolations(["docs/x.ts"], () => []), ["docs/x.ts: belongs to no part; place its folder in test/layers.test.ts"]);
     });
