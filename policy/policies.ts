@@ -42,7 +42,4 @@ export function stackPolicy(rule: StackRule<any>): StackValidationPolicy {
     };
 }
 
-/** The CrossGuard types the tests use, from this package's own `@pulumi/policy`. */
-export type { ReportViolation, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
-
 export const POLICIES = [...RESOURCE_RULES.map(resourcePolicy), ...STACK_RULES.map(stackPolicy)];

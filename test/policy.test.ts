@@ -23,7 +23,26 @@ import {
     workloadSecurityProfile,
 } from "../policy/rules";
 import type { KubeResource as KubeResourceLike } from "../policy/kubernetes";
-import { POLICIES, resourcePolicy, stackPolicy, type ReportViolation, type ResourceValidationArgs, type StackValidationArgs } from "../policy/policies";
+import type { ResourceRule, StackRule } from "../policy/rules";
+
+/**
+ * The CrossGuard wrappers, loaded at run time with the few fields used here: their types live in
+ * the pack's own node_modules (`npm ci --prefix policy`), which the root type-check must not need.
+ */
+type ReportViolation = (message: string, urn?: string) => void;
+interface PolicyLike {
+    name: string;
+    description: string;
+    remediationSteps?: string;
+    configSchema?: unknown;
+}
+type ResourceValidationArgs = { type: string; props: Record<string, unknown>; urn: string; getConfig(): object };
+type StackValidationArgs = { resources: KubeResourceLike[]; getConfig(): object };
+const { POLICIES, resourcePolicy, stackPolicy } = require("../policy/policies") as {
+    POLICIES: PolicyLike[];
+    resourcePolicy(rule: ResourceRule<any>): PolicyLike & { validateResource: (args: ResourceValidationArgs, report: ReportViolation) => void };
+    stackPolicy(rule: StackRule<any>): PolicyLike & { validateStack: (args: StackValidationArgs, report: ReportViolation) => void };
+};
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 
@@ -266,18 +285,18 @@ describe("policy pack rules", function () {
         it("a resource policy applies its schema's defaults under the stack's config and reports each message", function () {
             const reported: string[] = [];
             const report: ReportViolation = (message) => void reported.push(message);
-            const args = (config: object) => ({ ...deployment({ containers: [goodContainer({ env: [{ name: "CACHE_KEY_PREFIX", value: "shop:" }] })] }), name: "web", getConfig: () => config }) as unknown as ResourceValidationArgs;
+            const args = (config: object): ResourceValidationArgs => ({ ...deployment({ containers: [goodContainer({ env: [{ name: "CACHE_KEY_PREFIX", value: "shop:" }] })] }), urn: "urn:web", getConfig: () => config });
             const policy = resourcePolicy(noPlaintextSecretEnv);
             assert.deepEqual(policy.configSchema, { properties: { allowedNames: { type: "array", items: { type: "string" }, default: [] } } });
-            void (policy.validateResource as (args: ResourceValidationArgs, report: ReportViolation) => void)(args({}), report);
-            void (policy.validateResource as (args: ResourceValidationArgs, report: ReportViolation) => void)(args({ allowedNames: ["CACHE_KEY_PREFIX"] }), report);
+            policy.validateResource(args({}), report);
+            policy.validateResource(args({ allowedNames: ["CACHE_KEY_PREFIX"] }), report);
             assert.deepEqual(reported, ['Deployment shop/web: container "app" sets CACHE_KEY_PREFIX to a plain-text value; take it from a Secret with valueFrom.secretKeyRef']);
         });
         it("a stack policy reports each violation against its resource's URN", function () {
             const reported: [string, string | undefined][] = [];
             const policy = stackPolicy(istioControlPlane);
             const resources = [namespace("shop", { "istio-injection": "enabled" }), deployment()];
-            void policy.validateStack({ resources, getConfig: () => ({}) } as unknown as StackValidationArgs, (message: string, urn?: string) => void reported.push([message, urn]));
+            policy.validateStack({ resources, getConfig: () => ({}) }, (message, urn) => void reported.push([message, urn]));
             assert.deepEqual(reported.map(([, urn]) => urn), ["urn:pulumi:test::p::kubernetes:apps/v1:Deployment::web"]);
         });
     });
