@@ -8,13 +8,28 @@
  *   tsx cli/cluster.ts kubeconfig             print the kubeconfig's path
  */
 import { componentStatus, DEFAULT_CLUSTER_DIR, defaultLog, runningCluster, startCluster, stopCluster } from "../devcluster/cluster";
+import { parseCommandLine, runCommand, UsageError } from "./command";
 
-async function main(argv: string[]): Promise<number> {
-    const [command, ...rest] = argv;
+const COMMAND = {
+    usage: `usage: tsx cli/cluster.ts start [--foreground] | stop | status | kubeconfig
+  (npm run cluster:start | cluster:stop | cluster:status)
+  start [--foreground]  start the embedded cluster (or report the running one)
+  stop                  stop it and clean up (idempotent)
+  status                each component's PID and state (exit 3: not running)
+  kubeconfig            print the kubeconfig's path (exit 3: not running)`,
+    allowPositionals: true,
+    options: { foreground: { type: "boolean", default: false } },
+} as const;
+
+async function main(argv: readonly string[]): Promise<number> {
+    const { positionals, values } = parseCommandLine(COMMAND, argv);
+    const [command, ...extra] = positionals;
+    if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0]).slice(0, 60)}`);
+    if (values.foreground && command !== "start") throw new UsageError("--foreground goes with start only");
     const dir = DEFAULT_CLUSTER_DIR;
     switch (command) {
         case "start": {
-            const foreground = rest.includes("--foreground");
+            const foreground = values.foreground;
             const running = runningCluster(dir);
             if (running) {
                 defaultLog(`already running at ${running.server} (pids ${Object.values(running.pids).join(", ")})`);
@@ -62,17 +77,8 @@ async function main(argv: string[]): Promise<number> {
             return 0;
         }
         default:
-            process.stderr.write("usage: tsx cli/cluster.ts start [--foreground] | stop | status | kubeconfig\n");
-            return 2;
+            throw new UsageError(command === undefined ? "no command given" : `unknown command ${JSON.stringify(command).slice(0, 60)}`);
     }
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
-        (error: unknown) => {
-            defaultLog(`error: ${(error as Error).message}`);
-            process.exit(1);
-        },
-    );
-}
+if (require.main === module) runCommand(COMMAND, main);

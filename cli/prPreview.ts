@@ -2,10 +2,10 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { parse as parseYaml } from "yaml";
 import { ensureTools, loggedIn, openStack, PROJECT_ROOT, type EngineStack, type Tools } from "../engine/engine";
+import { parseStackFile } from "../engine/stackFile";
+import { parseCommandLine, runCommand, UsageError } from "./command";
 
 /**
  * `npm run pr-preview -- --base <git ref> [--allow-blocking] [--out <file>]`
@@ -40,11 +40,10 @@ export interface AffectedStack {
     reason: string;
 }
 
-/** Reads the app spec paths a stack file lists. */
-export function specsOfStackFile(text: string | undefined): string[] {
+/** Reads the app spec paths a stack file lists; `label` names the file in a parse error. */
+export function specsOfStackFile(text: string | undefined, label = "the stack file"): string[] {
     if (text === undefined) return [];
-    const document = (parseYaml(text) ?? {}) as { config?: Record<string, unknown> };
-    const apps = document.config?.["pluggable-mesh:apps"];
+    const apps = parseStackFile(text, label).config["pluggable-mesh:apps"];
     if (!Array.isArray(apps)) return [];
     return apps.map((entry) => (entry as { spec?: unknown }).spec).filter((spec): spec is string => typeof spec === "string").map((spec) => path.posix.normalize(spec));
 }
@@ -161,7 +160,7 @@ function stacksAt(names: string[], read: (file: string) => string | undefined): 
     const stacks = new Map<string, StackFiles>();
     for (const file of names) {
         const match = STACK_FILE.exec(file);
-        if (match) stacks.set(match[1]!, { specs: specsOfStackFile(read(file)) });
+        if (match) stacks.set(match[1]!, { specs: specsOfStackFile(read(file), file) });
     }
     return stacks;
 }
@@ -324,9 +323,19 @@ export async function prPreview(base: string, allowBlocking: boolean): Promise<P
     return { markdown: renderReport(base, reports, allowBlocking), reports, blocking, failed: reports.filter((report) => report.error || report.validation?.ok === false).length };
 }
 
-async function main(): Promise<void> {
-    const { values } = parseArgs({ options: { base: { type: "string" }, out: { type: "string" }, json: { type: "string" }, "allow-blocking": { type: "boolean", default: false } } });
-    if (!values.base) throw new Error("--base <git ref> is required (the branch the change will merge into, e.g. origin/main)");
+const COMMAND = {
+    usage: `usage: npm run pr-preview -- --base <git ref> [--allow-blocking] [--out <file>] [--json <file>]
+  --base <git ref>   the branch the change will merge into, e.g. origin/main
+  --allow-blocking   exit 0 even when data-losing replacements or deletions are listed
+  --out <file>       the Markdown report (default: out/pr-preview.md)
+  --json <file>      the same report as JSON
+Exits 1 when a preview failed, a validator failed or a blocking change is not allowed.`,
+    options: { base: { type: "string" }, out: { type: "string" }, json: { type: "string" }, "allow-blocking": { type: "boolean", default: false } },
+} as const;
+
+async function main(argv: readonly string[]): Promise<number> {
+    const { values } = parseCommandLine(COMMAND, argv);
+    if (!values.base) throw new UsageError("--base <git ref> is required (the branch the change will merge into, e.g. origin/main)");
     const allowed = values["allow-blocking"]! || process.env.PR_PREVIEW_ALLOW_BLOCKING === "true";
     const result = await prPreview(values.base, allowed);
     const out = path.resolve(values.out ?? path.join(PROJECT_ROOT, "out", "pr-preview.md"));
@@ -336,12 +345,7 @@ async function main(): Promise<void> {
     if (values.json) fs.writeFileSync(path.resolve(values.json), `${JSON.stringify({ reports: result.reports.map(({ diffText: _diffText, ...report }) => report), blocking: result.blocking, failed: result.failed }, null, 2)}\n`);
     process.stdout.write(result.markdown);
     console.error(`pr-preview: ${result.reports.length} stack(s) previewed, ${result.blocking} blocking change(s)${allowed ? " (allowed)" : ""}, ${result.failed} failed; report in ${out}`);
-    if (result.failed > 0 || (result.blocking > 0 && !allowed)) process.exitCode = 1;
+    return result.failed > 0 || (result.blocking > 0 && !allowed) ? 1 : 0;
 }
 
-if (require.main === module) {
-    main().catch((error: unknown) => {
-        console.error(`pr-preview: error: ${error instanceof Error ? error.message : String(error)}`);
-        process.exitCode = 2;
-    });
-}
+if (require.main === module) runCommand(COMMAND, main);

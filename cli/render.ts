@@ -1,9 +1,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { ConfigError } from "../components/resources";
-import { apiVersionKindOf, mapSecrets, PROJECT_ROOT, readStackConfig, runWithMocks, withParents, type RegisteredResource } from "../mocks/mockEngine";
+import { readStackConfig } from "../engine/stackFile";
+import { apiVersionKindOf, mapSecrets, PROJECT_ROOT, runWithMocks, withParents, type RegisteredResource } from "../mocks/mockEngine";
+import { parseCommandLine, runCommand } from "./command";
 
 /**
  * `npm run render -- --stack <name> [--out <dir>]`: runs the program against `Pulumi.<name>.yaml`
@@ -63,8 +63,15 @@ export async function renderConfig(stack: string, config: Record<string, string>
     };
 }
 
-async function main(): Promise<void> {
-    const { values } = parseArgs({ options: { stack: { type: "string", default: "dev" }, out: { type: "string" } } });
+const COMMAND = {
+    usage: `usage: npm run render -- [--stack <name>] [--out <dir>]
+  --stack <name>  the stack whose Pulumi.<name>.yaml is rendered (default: dev)
+  --out <dir>     where manifests.yaml, index.json and charts.json go (default: out/<stack>)`,
+    options: { stack: { type: "string", default: "dev" }, out: { type: "string" } },
+} as const;
+
+async function main(argv: readonly string[]): Promise<void> {
+    const { values } = parseCommandLine(COMMAND, argv);
     const stack = values.stack!;
     const out = path.resolve(values.out ?? path.join(PROJECT_ROOT, "out", stack));
     const result = await renderStack(stack);
@@ -80,10 +87,4 @@ async function main(): Promise<void> {
     console.log(`  ${path.relative(process.cwd(), path.join(out, "charts.json"))}      charts the provider renders at deploy time (chart, repository, version, values)`);
 }
 
-if (require.main === module) {
-    main().catch((error: unknown) => {
-        // A user mistake prints just our message; anything else is a bug and keeps its stack.
-        console.error(error instanceof ConfigError ? `error: ${error.message}` : error);
-        process.exit(1);
-    });
-}
+if (require.main === module) runCommand(COMMAND, main);

@@ -1,7 +1,8 @@
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { DEFAULT_CLUSTER_DIR, runningCluster, startCluster } from "../devcluster/cluster";
 import { clusterConfigured, ensureTools, openStack, PROJECT_ROOT } from "../engine/engine";
+import { readStackFile } from "../engine/stackFile";
+import { parseCommandLine, runCommand, UsageError } from "./command";
 
 /**
  * `npm start`                               build or find the tools; with no cluster of yours, start the embedded
@@ -22,11 +23,25 @@ function showOutputs(outputs: Record<string, { value: unknown; secret: boolean }
     }
 }
 
-async function main(): Promise<void> {
-    const { positionals, values } = parseArgs({ allowPositionals: true, options: { stack: { type: "string" } } });
+const USAGE = `usage: npm start | npm run up|preview|destroy|outputs -- [--stack <name>]
+  start     build or find the tools; with no cluster of yours, start the embedded one; then up the dev stack
+  up        a real \`pulumi up --yes\` of the stack
+  preview   a real \`pulumi preview --diff\`
+  destroy   a real \`pulumi destroy --yes\`
+  outputs   the stack's outputs (secrets masked)
+  --stack <name>  the stack whose Pulumi.<name>.yaml is used (default: dev)`;
+
+const COMMAND = { usage: USAGE, allowPositionals: true, options: { stack: { type: "string" } } } as const;
+
+async function main(argv: readonly string[]): Promise<void> {
+    const { positionals, values } = parseCommandLine(COMMAND, argv);
     const command = positionals[0] as Command;
-    if (!COMMANDS.includes(command)) throw new Error(`unknown command ${JSON.stringify(command)}; use one of ${COMMANDS.join(", ")}`);
+    if (positionals.length !== 1 || !COMMANDS.includes(command)) {
+        throw new UsageError(positionals.length === 0 ? "no command given" : `unknown command ${JSON.stringify(positionals.join(" ")).slice(0, 60)}; use one of ${COMMANDS.join(", ")}`);
+    }
     const stackName = values.stack ?? "dev";
+    // The stack file first: a mistake there is reported before tools are built or a cluster started.
+    readStackFile(stackName);
     const tools = ensureTools();
     if (command === "start" && !clusterConfigured() && !runningCluster()) {
         // Detached: the cluster outlives this command, until `npm run cluster:stop`.
@@ -62,8 +77,4 @@ async function main(): Promise<void> {
     }
 }
 
-main().catch((error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(`error: ${message}`);
-    process.exit(1);
-});
+if (require.main === module) runCommand(COMMAND, main);

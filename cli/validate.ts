@@ -2,10 +2,10 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { parse as parseYaml, stringify } from "yaml";
-import { ConfigError } from "../components/resources";
-import { PROJECT_ROOT, readStackConfig } from "../mocks/mockEngine";
+import { readStackConfig } from "../engine/stackFile";
+import { PROJECT_ROOT } from "../mocks/mockEngine";
+import { parseCommandLine, runCommand } from "./command";
 import { redactSecrets, renderConfig, type RenderResult } from "./render";
 import { runToolsScript } from "../tools/tools";
 
@@ -382,19 +382,22 @@ export function summarize(stack: string, render: RenderResult, report: Validatio
     return lines.join("\n");
 }
 
-async function main(): Promise<void> {
-    const { values } = parseArgs({ options: { stack: { type: "string", default: "dev" } } });
+const COMMAND = {
+    usage: `usage: npm run validate -- [--stack <name>]
+  --stack <name>  the stack whose offline render istioctl analyze, kube-score and promtool check (default: dev)
+Exits 1 when a validator finds a problem. Tools come from ISTIOCTL, KUBE_SCORE and PROMTOOL, or are built by tools/tools.sh.`,
+    options: { stack: { type: "string", default: "dev" } },
+} as const;
+
+async function main(argv: readonly string[]): Promise<number> {
+    const { values } = parseCommandLine(COMMAND, argv);
     const stack = values.stack!;
+    // The stack file first: a mistake there is reported before any tool is built.
     const config = readStackConfig(stack);
     const tools = ensureTools(["istioctl", "kube-score", "promtool"]);
     const { render, report } = await validateRender(stack, config, tools);
     console.log(summarize(stack, render, report));
-    if (report.failures.length > 0) process.exit(1);
+    return report.failures.length > 0 ? 1 : 0;
 }
 
-if (require.main === module) {
-    main().catch((error: unknown) => {
-        console.error(error instanceof ConfigError ? `error: ${error.message}` : error);
-        process.exit(1);
-    });
-}
+if (require.main === module) runCommand(COMMAND, main);

@@ -2,11 +2,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
-import { parse as parseYaml, stringify } from "yaml";
+import { stringify } from "yaml";
 import { pluggableMesh } from "../stacks/program";
 import { PROJECT } from "../stacks/config";
 import { PROJECT_ROOT, runToolsScript } from "../tools/tools";
 import { runningCluster } from "../devcluster/cluster";
+import { parseStackFile, readStackFile, stackFileName } from "./stackFile";
 
 /**
  * Runs the program through the real Pulumi engine with the Automation API's inline program: the
@@ -81,12 +82,11 @@ export function embeddedConfigFile(
     configFrom: string = stack,
     root: string = PROJECT_ROOT,
 ): string {
-    const stackFile = path.join(root, `Pulumi.${configFrom}.yaml`);
-    const document = (parseYaml(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown>; encryptionsalt?: string };
+    const { document } = readStackFile(configFrom, root);
     const salt = readSalt(stateDir, stack);
     if (document.encryptionsalt === undefined && salt !== undefined) document.encryptionsalt = salt;
     // Overrides first: the embedded defaults below fill in only what neither the stack nor they set.
-    const config = { ...(document.config ?? {}), ...overrides };
+    const config = { ...document.config, ...overrides };
     const key = (name: string) => `${PROJECT}:${name}`;
     let embedded: ReturnType<typeof runningCluster>;
     if (config[key("kubernetes")] === undefined && !clusterConfigured()) {
@@ -127,13 +127,13 @@ function readSalt(stateDir: string, stack: string): string | undefined {
  * into the config file each run, and the committed stack file stays as it was.
  */
 async function keepStackFileClean<T>(stack: string, stateDir: string, root: string, create: () => Promise<T>): Promise<T> {
-    const stackFile = path.join(root, `Pulumi.${stack}.yaml`);
+    const stackFile = path.join(root, stackFileName(stack));
     const before = fs.existsSync(stackFile) ? fs.readFileSync(stackFile, "utf8") : undefined;
     const result = await create();
     const after = fs.existsSync(stackFile) ? fs.readFileSync(stackFile, "utf8") : undefined;
     if (after !== before) {
-        const salt = ((parseYaml(after ?? "") ?? {}) as { encryptionsalt?: string }).encryptionsalt;
-        if (salt !== undefined && ((parseYaml(before ?? "") ?? {}) as { encryptionsalt?: string }).encryptionsalt === undefined) {
+        const salt = parseStackFile(after ?? "", path.basename(stackFile)).encryptionsalt;
+        if (salt !== undefined && parseStackFile(before ?? "", path.basename(stackFile)).encryptionsalt === undefined) {
             fs.mkdirSync(path.dirname(saltFile(stateDir, stack)), { recursive: true });
             fs.writeFileSync(saltFile(stateDir, stack), `${salt}\n`);
         }
@@ -175,6 +175,9 @@ function programOf(root: string): (projectRoot: string) => Record<string, any> {
 
 export async function openStack(stackName: string, tools: Tools, options: OpenOptions = {}): Promise<EngineStack> {
     const root = path.resolve(options.root ?? PROJECT_ROOT);
+    // A bad stack name or stack file fails here, before the engine creates anything.
+    stackFileName(stackName);
+    readStackFile(options.configFrom ?? stackName, root);
     const stateDir = options.stateDir ?? path.join(PROJECT_ROOT, ".pulumi-state");
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(tools.binDir), skipVersionCheck: true });
     const program = programOf(root);

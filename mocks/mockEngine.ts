@@ -1,7 +1,4 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { parse as parseYaml } from "yaml";
 
 /**
  * Runs a Pulumi program under the SDK's mock runtime: no CLI, no cluster. Used by the offline
@@ -20,31 +17,6 @@ export interface RegisteredResource {
     parentType?: string;
     custom: boolean;
     inputs: Record<string, any>;
-}
-
-/** Reads `Pulumi.<stack>.yaml` as Pulumi hands config to a program: structured values as JSON strings. */
-export function readStackConfig(stack: string, root: string = PROJECT_ROOT): Record<string, string> {
-    const file = path.join(root, `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(file)) {
-        throw new Error(`no stack file ${path.relative(process.cwd(), file) || file}; stacks here: ${listStacks(root).join(", ")}`);
-    }
-    const document = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
-    const config: Record<string, string> = {};
-    for (const [key, value] of Object.entries(document.config ?? {})) {
-        if (value !== null && typeof value === "object" && "secure" in value) {
-            continue; // Encrypted values need the stack's secrets provider, which only the engine has.
-        }
-        config[key] = typeof value === "string" ? value : JSON.stringify(value);
-    }
-    return config;
-}
-
-export function listStacks(root: string = PROJECT_ROOT): string[] {
-    return fs
-        .readdirSync(root)
-        .map((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1])
-        .filter((stack): stack is string => stack !== undefined)
-        .sort();
 }
 
 function parentTypeOf(urn: string): string | undefined {

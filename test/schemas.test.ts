@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readStackConfig } from "../mocks/mockEngine";
+import { readStackConfig } from "../engine/stackFile";
 import { validateEnvoyBootstrap } from "./support/envoyApi";
 import { kubeObjects, MODE_NAMES, ruoyiObjects, runProgram, type KubeObject } from "./support/meshRuns";
 import { validateManifest } from "./support/schemas";

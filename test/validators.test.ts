@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
-import { readStackConfig } from "../mocks/mockEngine";
+import { readStackConfig } from "../engine/stackFile";
 import {
     EXPLAINED_ISTIO_WARNINGS,
     analyzeIstio,

@@ -1,10 +1,10 @@
 import * as assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { PROJECT_ROOT } from "../../engine/engine";
 import type { ResourceChange, StackReport } from "../../cli/prPreview";
+import { asRepository, git, scratchProject } from "../support/scratchProject";
 
 /**
  * `npm run pr-preview` end to end, in scratch git repositories made from this checkout: the base
@@ -19,27 +19,10 @@ interface Outcome {
     stderr: string;
 }
 
-function git(dir: string, ...args: string[]): string {
-    return execFileSync("git", args, { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
-
-/** A repository holding this checkout's files as its `main`, with only `stacks` kept. */
+/** A repository holding this checkout's files as its `main`, with only `stacks` kept, on a branch `change`. */
 function scratchRepo(stacks: string[]): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pluggable-mesh-repo-"));
-    for (const file of git(PROJECT_ROOT, "ls-files", "--cached", "--others", "--exclude-standard").split("\n")) {
-        const source = path.join(PROJECT_ROOT, file);
-        const stack = /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1];
-        if (!file || !fs.existsSync(source) || (stack !== undefined && !stacks.includes(stack))) continue;
-        fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-        fs.copyFileSync(source, path.join(dir, file));
-    }
-    fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
-    git(dir, "init", "-q", "-b", "main");
-    git(dir, "config", "user.email", "ci@example.invalid");
-    git(dir, "config", "user.name", "CI");
-    git(dir, "add", "-A");
-    git(dir, "commit", "-qm", "base");
-    git(dir, "checkout", "-qb", "change");
+    const dir = scratchProject(stacks);
+    asRepository(dir);
     return dir;
 }
 
@@ -55,7 +38,7 @@ function edit(dir: string, file: string, change: (text: string) => string): void
 function prPreview(dir: string, ...args: string[]): Outcome {
     const env = { ...process.env };
     delete env.PULUMI_BACKEND_URL; // self-contained: no team backend
-    const result = spawnSync(path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx"), [path.join(dir, "scripts", "prPreview.ts"), "--base", "main", "--out", "report.md", "--json", "report.json", ...args], {
+    const result = spawnSync(path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx"), [path.join(dir, "cli", "prPreview.ts"), "--base", "main", "--out", "report.md", "--json", "report.json", ...args], {
         cwd: dir,
         env,
         encoding: "utf8",
