@@ -11,6 +11,9 @@ import { parseCommandLine, runCommand, UsageError } from "./command";
  * `npm run preview -- --stack <name>`       a real `preview --diff`
  * `npm run destroy -- --stack <name>`       a real `destroy --yes`
  * `npm run outputs -- --stack <name>`       the stack outputs (secrets masked)
+ *
+ * start, up and preview run the policy pack (policy/, docs/policy.md) with the stack's policy
+ * config; `--no-policy` skips it.
  */
 
 type Command = "start" | "up" | "preview" | "destroy" | "outputs";
@@ -29,9 +32,10 @@ const USAGE = `usage: npm start | npm run up|preview|destroy|outputs -- [--stack
   preview   a real \`pulumi preview --diff\`
   destroy   a real \`pulumi destroy --yes\`
   outputs   the stack's outputs (secrets masked)
-  --stack <name>  the stack whose Pulumi.<name>.yaml is used (default: dev)`;
+  --stack <name>  the stack whose Pulumi.<name>.yaml is used (default: dev)
+  --no-policy     start, up and preview without the policy pack (policy/, docs/policy.md)`;
 
-const COMMAND = { usage: USAGE, allowPositionals: true, options: { stack: { type: "string" } } } as const;
+const COMMAND = { usage: USAGE, allowPositionals: true, options: { stack: { type: "string" }, "no-policy": { type: "boolean", default: false } } } as const;
 
 async function main(argv: readonly string[]): Promise<void> {
     const { positionals, values } = parseCommandLine(COMMAND, argv);
@@ -47,13 +51,14 @@ async function main(argv: readonly string[]): Promise<void> {
         // Detached: the cluster outlives this command, until `npm run cluster:stop`.
         await startCluster({ dir: DEFAULT_CLUSTER_DIR, detach: true });
     }
-    const { stack, configFile, guard } = await openStack(stackName, tools);
+    const runsPolicy = (command === "start" || command === "up" || command === "preview") && !values["no-policy"];
+    const { stack, configFile, guard, policy } = await openStack(stackName, tools, { policy: runsPolicy });
     const onOutput = (line: string) => process.stdout.write(line);
     console.log(`stack ${stackName}: config ${path.relative(PROJECT_ROOT, configFile)} (Pulumi.${stackName}.yaml plus embedded defaults)`);
     switch (command) {
         case "start":
         case "up": {
-            const result = await guard(() => stack.up({ onOutput, configFile, color: "never" }));
+            const result = await guard(() => stack.up({ onOutput, configFile, color: "never", ...policy }));
             showOutputs(result.outputs);
             const embedded = clusterConfigured() ? undefined : runningCluster();
             if (embedded) {
@@ -66,7 +71,7 @@ async function main(argv: readonly string[]): Promise<void> {
             break;
         }
         case "preview":
-            await guard(() => stack.preview({ onOutput, configFile, diff: true, color: "never" }));
+            await guard(() => stack.preview({ onOutput, configFile, diff: true, color: "never", ...policy }));
             break;
         case "destroy":
             await guard(() => stack.destroy({ onOutput, configFile, color: "never" }));

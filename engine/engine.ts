@@ -8,6 +8,7 @@ import { PROJECT } from "../stacks/config";
 import { PROJECT_ROOT, runToolsScript } from "../tools/tools";
 import { runningCluster } from "../devcluster/cluster";
 import { parseStackFile, readStackFile, stackFileName } from "./stackFile";
+import { UserError } from "./errors";
 
 /**
  * Runs the program through the real Pulumi engine with the Automation API's inline program: the
@@ -28,7 +29,7 @@ export interface Tools {
 
 /** Builds or finds the pinned CLI, provider and Istio charts (tools/tools.sh). */
 export function ensureTools(): Tools {
-    const values = runToolsScript(["cli", "provider", "istio"]);
+    const values = runToolsScript(["cli", "policy-analyzer", "provider", "istio"]);
     return { pulumiBin: values.PULUMI_BIN!, providerBin: values.PULUMI_KUBERNETES_PROVIDER!, istioCharts: values.ISTIO_CHARTS!, binDir: values.TOOLS_BIN! };
 }
 
@@ -143,9 +144,33 @@ async function keepStackFileClean<T>(stack: string, stateDir: string, root: stri
     return result;
 }
 
+/** The policy pack (policy/, see docs/policy.md) that preview and up run unless told not to. */
+export const POLICY_PACK_DIR = path.join(PROJECT_ROOT, "policy");
+
+/** Automation API options for `preview`/`up`: the policy pack with a stack's policy config. */
+export interface PolicyOptions {
+    policyPacks?: string[];
+    policyPackConfigs?: string[];
+}
+
+/**
+ * The pack and `policy/config/<stack>.json` (when there is one), or nothing when `enabled` is false
+ * (`--no-policy`). Fails with what to run when the pack's own packages are not installed.
+ */
+export function policyOptions(stack: string, enabled = true): PolicyOptions {
+    if (!enabled) return {};
+    if (!fs.existsSync(path.join(POLICY_PACK_DIR, "node_modules", "@pulumi", "policy"))) {
+        throw new UserError("the policy pack's packages are not installed: run `npm ci --prefix policy` (`npm ci` runs it), or pass --no-policy to skip the pack");
+    }
+    const config = path.join(POLICY_PACK_DIR, "config", `${stack}.json`);
+    return { policyPacks: [POLICY_PACK_DIR], ...(fs.existsSync(config) ? { policyPackConfigs: [config] } : {}) };
+}
+
 export interface EngineStack {
     stack: Stack;
     configFile: string;
+    /** Spread into `preview`/`up` to run the policy pack (empty with `policy: false`). */
+    policy: PolicyOptions;
     /** Runs an engine operation without letting it edit the committed stack file (see keepStackFileClean). */
     guard<T>(operation: () => Promise<T>): Promise<T>;
 }
@@ -163,6 +188,8 @@ export interface OpenOptions {
      * another revision). @default this project
      */
     root?: string;
+    /** Run the policy pack on preview and up, with the config of `configFrom`. @default true */
+    policy?: boolean;
 }
 
 /** The program of a project directory: this one's, or another checkout's (loaded through tsx). */
@@ -190,6 +217,7 @@ export async function openStack(stackName: string, tools: Tools, options: OpenOp
     return {
         stack,
         configFile: embeddedConfigFile(stackName, tools, stateDir, options.overrides, options.configFrom, root),
+        policy: policyOptions(options.configFrom ?? stackName, options.policy ?? true),
         guard: (operation) => keepStackFileClean(stackName, stateDir, root, operation),
     };
 }

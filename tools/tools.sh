@@ -5,7 +5,7 @@
 # Everything goes to a cache outside the clone; nothing here is committed.
 #
 #   tools/tools.sh [targets]  build what is missing (all, or some of: cli provider istio promtool
-#                               istioctl kube-score actionlint kubernetes etcd kwok pilot-discovery; `cluster` = the last four, not part of all),
+#                               istioctl kube-score actionlint policy-analyzer kubernetes etcd kwok pilot-discovery; `cluster` = the last four, not part of all),
 #                               then print the tool paths as shell variables
 #   PLUGGABLE_MESH_TOOLS=/dir   cache directory (default: ${XDG_CACHE_HOME:-~/.cache}/pluggable-mesh/tools)
 #
@@ -293,6 +293,19 @@ build_kube_score() {
       "github.com/zegl/kube-score/cmd/kube-score@v${KUBE_SCORE_VERSION}"
 }
 
+install_policy_analyzer() {
+  # The CLI runs a Node.js policy pack through its nodejs language plugin, which cannot be built
+  # here (ENGINE.md); without one it starts `pulumi-analyzer-policy-nodejs` from PATH in the pack's
+  # folder with the engine's address and `.` (pkg sdk/go/common/resource/plugin/analyzer_plugin.go).
+  # This is upstream's own script (sdk/nodejs/dist/pulumi-analyzer-policy): the pack's own
+  # node_modules hold @pulumi/pulumi and @pulumi/policy (`npm ci --prefix policy`).
+  local shim=$BIN/pulumi-analyzer-policy-nodejs
+  local body='#!/bin/sh
+exec node ./node_modules/@pulumi/pulumi/cmd/run-policy-pack "$@"'
+  if [[ -x $shim && $(cat "$shim") == "$body" ]]; then return; fi
+  printf '%s\n' "$body" >"$shim.tmp" && chmod +x "$shim.tmp" && mv -f "$shim.tmp" "$shim"
+}
+
 build_actionlint() {
   if [[ -x $BIN/actionlint && $("$BIN/actionlint" -version 2>/dev/null) == *"${ACTIONLINT_VERSION}"* ]]; then return; fi
   log "building actionlint v${ACTIONLINT_VERSION} from github.com/rhysd/actionlint"
@@ -305,8 +318,9 @@ targets=("$@")
 (( ${#targets[@]} > 0 )) || targets=(all)
 for target in "${targets[@]}"; do
   case "$target" in
-    all) build_pulumi_cli; build_kubernetes_provider; fetch_istio_module; build_promtool; build_istioctl; build_kube_score; build_actionlint ;;
+    all) build_pulumi_cli; install_policy_analyzer; build_kubernetes_provider; fetch_istio_module; build_promtool; build_istioctl; build_kube_score; build_actionlint ;;
     cli) build_pulumi_cli ;;
+    policy-analyzer) install_policy_analyzer ;;
     provider) build_kubernetes_provider ;;
     istio) fetch_istio_module ;;
     promtool) build_promtool ;;
@@ -318,12 +332,13 @@ for target in "${targets[@]}"; do
     kwok) build_kwok ;;
     pilot-discovery) build_pilot_discovery ;;
     cluster) build_kubernetes; build_etcd; build_kwok; build_pilot_discovery ;;
-    *) fail "unknown target ${target}; use all, cli, provider, istio, promtool, istioctl, kube-score, actionlint, kubernetes, etcd, kwok, pilot-discovery or cluster" ;;
+    *) fail "unknown target ${target}; use all, cli, policy-analyzer, provider, istio, promtool, istioctl, kube-score, actionlint, kubernetes, etcd, kwok, pilot-discovery or cluster" ;;
   esac
 done
 
 echo "PULUMI_BIN=$BIN/pulumi"
 echo "PULUMI_KUBERNETES_PROVIDER=$BIN/pulumi-resource-kubernetes"
+echo "PULUMI_POLICY_ANALYZER=$BIN/pulumi-analyzer-policy-nodejs"
 echo "ISTIO_CHARTS=$TOOLS/istio/manifests/charts"
 echo "PROMTOOL=$BIN/promtool"
 echo "ISTIOCTL=$BIN/istioctl"
