@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { stringify } from "yaml";
 import { readStackConfig } from "../engine/stackFile";
-import { apiVersionKindOf, mapSecrets, PROJECT_ROOT, runWithMocks, withParents, type RegisteredResource } from "../mocks/mockEngine";
+import { apiVersionKindOf, PROJECT_ROOT, runWithMocks, type RegisteredResource } from "../mocks/mockEngine";
 import { parseCommandLine, runCommand } from "./command";
 
 /**
@@ -13,17 +13,23 @@ import { parseCommandLine, runCommand } from "./command";
 
 const CHART_TYPE = "kubernetes:helm.sh/v4:Chart";
 
-/** apiVersion and kind of a Kubernetes resource, from its inputs or its type token. */
+/** A Kubernetes resource's manifest (apiVersion and kind from its inputs or its type token), secrets redacted. */
 export function manifestOf(resource: RegisteredResource): Record<string, unknown> | undefined {
     const typed = apiVersionKindOf(resource.type);
     if (!typed || resource.type === CHART_TYPE) return undefined;
-    const { apiVersion, kind, ...rest } = resource.inputs;
+    const { apiVersion, kind, ...rest } = redactedInputs(resource);
     return { apiVersion: apiVersion ?? typed.apiVersion, kind: kind ?? typed.kind, ...rest };
 }
 
-/** Replaces every secret by a placeholder: reviewers and validators need the shape, never the value, and render output lands in files. */
-export function redactSecrets(value: unknown): unknown {
-    return mapSecrets(value, redacted);
+/** Inputs with every secret replaced by a placeholder: reviewers and validators need the shape, never the value, and render output lands in files. */
+export function redactedInputs(resource: RegisteredResource): Record<string, any> {
+    if (resource.secretPaths.length === 0) return resource.inputs;
+    const copy = structuredClone(resource.inputs);
+    for (const at of resource.secretPaths) {
+        const holder = at.slice(0, -1).reduce((inner: any, key) => inner[key], copy);
+        holder[at[at.length - 1]!] = redacted(holder[at[at.length - 1]!]);
+    }
+    return copy;
 }
 
 function redacted(plain: unknown): unknown {
@@ -34,9 +40,11 @@ function redacted(plain: unknown): unknown {
 }
 
 export interface RenderResult {
+    /** Every Kubernetes object, secrets redacted. */
     objects: Record<string, unknown>[];
     charts: { name: string; chart: unknown; repository: unknown; version: unknown; values: unknown }[];
-    index: { type: string; name: string; urn: string; parentType?: string }[];
+    /** Every resource with the engine's URN (its parent chain in the type part) and its parent's URN. */
+    index: { type: string; name: string; urn: string; parent: string }[];
 }
 
 export async function renderStack(stack: string): Promise<RenderResult> {
@@ -46,8 +54,7 @@ export async function renderStack(stack: string): Promise<RenderResult> {
 /** Like {@link renderStack}, with the config given (as Pulumi hands it to a program) instead of read from `Pulumi.<stack>.yaml`. */
 export async function renderConfig(stack: string, config: Record<string, string>): Promise<RenderResult> {
     const { pluggableMesh } = require("../stacks/program") as typeof import("../stacks/program");
-    const { resources } = await runWithMocks(() => pluggableMesh(PROJECT_ROOT), { stack, config });
-    const all = withParents(resources);
+    const { resources: all } = await runWithMocks(() => pluggableMesh(PROJECT_ROOT), { stack, config });
     return {
         objects: all.map(manifestOf).filter((manifest): manifest is Record<string, unknown> => manifest !== undefined),
         charts: all
@@ -57,9 +64,9 @@ export async function renderConfig(stack: string, config: Record<string, string>
                 chart: resource.inputs.chart,
                 repository: resource.inputs.repositoryOpts?.repo,
                 version: resource.inputs.version,
-                values: resource.inputs.values,
+                values: redactedInputs(resource).values,
             })),
-        index: all.map(({ type, name, urn, parentType }) => ({ type, name, urn, ...(parentType ? { parentType } : {}) })),
+        index: all.map(({ type, name, urn, parent }) => ({ type, name, urn, parent })),
     };
 }
 
@@ -78,7 +85,7 @@ async function main(argv: readonly string[]): Promise<void> {
     fs.rmSync(out, { recursive: true, force: true });
     fs.mkdirSync(out, { recursive: true });
     // YAML 1.1 quoting: kubectl and other Go readers take an unquoted `yes`/`on` (MYSQL_ALLOW_EMPTY_PASSWORD) as a boolean.
-    fs.writeFileSync(path.join(out, "manifests.yaml"), result.objects.map((object) => stringify(redactSecrets(object), { lineWidth: 0, version: "1.1" })).join("---\n"));
+    fs.writeFileSync(path.join(out, "manifests.yaml"), result.objects.map((object) => stringify(object, { lineWidth: 0, version: "1.1" })).join("---\n"));
     fs.writeFileSync(path.join(out, "index.json"), `${JSON.stringify(result.index, null, 2)}\n`);
     fs.writeFileSync(path.join(out, "charts.json"), `${JSON.stringify(result.charts, null, 2)}\n`);
     console.log(`stack ${stack}: ${result.objects.length} Kubernetes objects, ${result.charts.length} Helm charts, ${result.index.length} resources in all`);

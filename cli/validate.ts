@@ -6,7 +6,7 @@ import { parse as parseYaml, stringify } from "yaml";
 import { readStackConfig } from "../engine/stackFile";
 import { PROJECT_ROOT } from "../mocks/mockEngine";
 import { parseCommandLine, runCommand } from "./command";
-import { redactSecrets, renderConfig, type RenderResult } from "./render";
+import { renderConfig, type RenderResult } from "./render";
 import { runToolsScript } from "../tools/tools";
 
 /**
@@ -74,7 +74,7 @@ export function ensureTools(names: readonly ToolName[]): Record<ToolName, string
  */
 export function writeManifests(objects: readonly Record<string, unknown>[], file: string): string {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, objects.map((object) => stringify(redactSecrets(object), { lineWidth: 0, version: "1.1" })).join("---\n"));
+    fs.writeFileSync(file, objects.map((object) => stringify(object, { lineWidth: 0, version: "1.1" })).join("---\n"));
     return file;
 }
 

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { childrenNamed, findResource, installMocks, registered, resourcesNamed, settle } from "./support/mockRuntime";
+import { openMockStack, type MockStack } from "../mocks/mockEngine";
 import { validateManifest } from "./support/schemas";
 
 type ControlPlaneModule = typeof import("../components/istio/controlPlane");
@@ -13,8 +13,9 @@ const CHART = "kubernetes:helm.sh/v4:Chart";
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const COMPONENT = "pluggable-mesh:istio:IstioControlPlane";
 
-// The modules under test are loaded with require() after installMocks(): a static import would
+// The modules under test are loaded with require() after openMockStack(): a static import would
 // create their resources' runtime before the mocks exist.
+let mocks: MockStack;
 let cp: ControlPlaneModule;
 let support: SupportModule;
 
@@ -89,7 +90,7 @@ describe("Istio support matrix", () => {
 
 describe("IstioControlPlane", () => {
     before(async () => {
-        await installMocks();
+        mocks = await openMockStack();
         cp = require("../components/istio/controlPlane") as ControlPlaneModule;
         support = require("../components/istio/support") as SupportModule;
     });
@@ -98,30 +99,30 @@ describe("IstioControlPlane", () => {
         let plane: InstanceType<ControlPlaneModule["IstioControlPlane"]>;
         before(async () => {
             plane = new cp.IstioControlPlane("mesh");
-            await settle();
+            await mocks.settle();
         });
 
         it("registers the component, its namespace and two charts, nothing else", () => {
             assert.deepEqual(
-                resourcesNamed("mesh").map((resource) => `${resource.type}::${resource.name}`),
+                mocks.named("mesh").map((resource) => `${resource.type}::${resource.name}`),
                 [`${COMPONENT}::mesh`, `${NAMESPACE}::mesh-namespace`, `${CHART}::mesh-base`, `${CHART}::mesh-istiod`],
             );
-            const children = childrenNamed("mesh");
+            const children = mocks.childrenNamed("mesh");
             assert.equal(children.length, 3);
             for (const resource of children) {
-                assert.equal(resource.parent, findResource(COMPONENT, "mesh").urn, `${resource.name} is parented to the component`);
+                assert.equal(resource.parent, mocks.find(COMPONENT, "mesh").urn, `${resource.name} is parented to the component`);
             }
         });
 
         it("creates istio-system and validates it against the Kubernetes schema", async () => {
-            const namespace = findResource(NAMESPACE, "mesh-namespace");
+            const namespace = mocks.find(NAMESPACE, "mesh-namespace");
             assert.deepEqual(namespace.inputs, { apiVersion: "v1", kind: "Namespace", metadata: { name: "istio-system" } });
             await validateManifest(namespace.inputs as { apiVersion: string; kind: string });
         });
 
         it("installs base from the Istio repository after the namespace", () => {
-            const namespace = findResource(NAMESPACE, "mesh-namespace");
-            const base = findResource(CHART, "mesh-base");
+            const namespace = mocks.find(NAMESPACE, "mesh-namespace");
+            const base = mocks.find(CHART, "mesh-base");
             assert.deepEqual(base.inputs, {
                 chart: "base",
                 version: "1.30.5",
@@ -138,8 +139,8 @@ describe("IstioControlPlane", () => {
         });
 
         it("installs istiod after base with the mesh config and Fail validation", () => {
-            const base = findResource(CHART, "mesh-base");
-            const istiod = findResource(CHART, "mesh-istiod");
+            const base = mocks.find(CHART, "mesh-base");
+            const istiod = mocks.find(CHART, "mesh-istiod");
             assert.deepEqual(istiod.inputs, {
                 chart: "istiod",
                 version: "1.30.5",
@@ -168,8 +169,8 @@ describe("IstioControlPlane", () => {
         });
 
         it("registers the CRD-retaining transform on every chart", () => {
-            assert.equal(findResource(CHART, "mesh-base").transforms, 1);
-            assert.equal(findResource(CHART, "mesh-istiod").transforms, 1);
+            assert.equal(mocks.find(CHART, "mesh-base").transforms, 1);
+            assert.equal(mocks.find(CHART, "mesh-istiod").transforms, 1);
         });
 
         it("exposes plain outputs and the istiod chart as the readiness handle", async () => {
@@ -187,8 +188,7 @@ describe("IstioControlPlane", () => {
                 principal: "cluster.local/ns/istio-system/sa/istio-ingressgateway",
                 serviceHost: "istio-ingressgateway.istio-system.svc.cluster.local",
             });
-            const readyUrn = await new Promise<string>((resolve) => plane.ready.urn.apply(resolve));
-            assert.equal(readyUrn, findResource(CHART, "mesh-istiod").urn);
+            assert.equal(mocks.urnOf(plane.ready), mocks.find(CHART, "mesh-istiod").urn);
         });
     });
 
@@ -207,21 +207,21 @@ describe("IstioControlPlane", () => {
                 gateway: { enabled: true, serviceType: "NodePort" },
                 kubernetesVersion: "1.33",
             });
-            await settle();
+            await mocks.settle();
         });
 
         it("uses the module layout's chart folders without a version constraint", () => {
-            assert.equal(findResource(CHART, "canary-base").inputs.chart, path.join(chartsDir, "base"));
-            assert.equal(findResource(CHART, "canary-istiod").inputs.chart, path.join(chartsDir, "istio-control", "istio-discovery"));
-            assert.equal(findResource(CHART, "canary-gateway").inputs.chart, path.join(chartsDir, "gateway"));
+            assert.equal(mocks.find(CHART, "canary-base").inputs.chart, path.join(chartsDir, "base"));
+            assert.equal(mocks.find(CHART, "canary-istiod").inputs.chart, path.join(chartsDir, "istio-control", "istio-discovery"));
+            assert.equal(mocks.find(CHART, "canary-gateway").inputs.chart, path.join(chartsDir, "gateway"));
             for (const chart of ["canary-base", "canary-istiod", "canary-gateway"]) {
-                assert.equal(findResource(CHART, chart).inputs.version, undefined, chart);
-                assert.equal(findResource(CHART, chart).inputs.repositoryOpts, undefined, chart);
+                assert.equal(mocks.find(CHART, chart).inputs.version, undefined, chart);
+                assert.equal(mocks.find(CHART, chart).inputs.repositoryOpts, undefined, chart);
             }
         });
 
         it("points base's default validator at the revision", () => {
-            assert.deepEqual(findResource(CHART, "canary-base").inputs.values, {
+            assert.deepEqual(mocks.find(CHART, "canary-base").inputs.values, {
                 defaultRevision: "1-29-6",
                 base: { validationFailurePolicy: "Fail" },
                 global: { istioNamespace: "mesh-system" },
@@ -229,7 +229,7 @@ describe("IstioControlPlane", () => {
         });
 
         it("sets istiod's revision, release hub and tag, and the mesh config", () => {
-            assert.deepEqual(findResource(CHART, "canary-istiod").inputs.values, {
+            assert.deepEqual(mocks.find(CHART, "canary-istiod").inputs.values, {
                 global: {
                     istioNamespace: "mesh-system",
                     proxy: {
@@ -252,15 +252,15 @@ describe("IstioControlPlane", () => {
         });
 
         it("installs the gateway after istiod, with a fixed name and the revision", () => {
-            const gateway = findResource(CHART, "canary-gateway");
+            const gateway = mocks.find(CHART, "canary-gateway");
             assert.deepEqual(gateway.inputs, {
                 chart: path.join(chartsDir, "gateway"),
                 name: "istio-ingressgateway",
                 namespace: "mesh-system",
                 values: { name: "istio-ingressgateway", service: { type: "NodePort" }, revision: "1-29-6" },
             });
-            assert.deepEqual(gateway.dependencies, [findResource(CHART, "canary-istiod").urn]);
-            assert.deepEqual(findResource(CHART, "canary-istiod").dependencies, [findResource(CHART, "canary-base").urn]);
+            assert.deepEqual(gateway.dependencies, [mocks.find(CHART, "canary-istiod").urn]);
+            assert.deepEqual(mocks.find(CHART, "canary-istiod").dependencies, [mocks.find(CHART, "canary-base").urn]);
         });
 
         it("switches injection labels to the revision and describes the gateway", () => {
@@ -284,25 +284,25 @@ describe("IstioControlPlane", () => {
 
     it("adopts an existing namespace instead of creating it", async () => {
         new cp.IstioControlPlane("adopt", { namespace: "istio-system", createNamespace: false });
-        await settle();
+        await mocks.settle();
         assert.deepEqual(
-            resourcesNamed("adopt").map((resource) => `${resource.type}::${resource.name}`),
+            mocks.named("adopt").map((resource) => `${resource.type}::${resource.name}`),
             [`${COMPONENT}::adopt`, `${CHART}::adopt-base`, `${CHART}::adopt-istiod`],
         );
-        assert.deepEqual(findResource(CHART, "adopt-base").dependencies, []);
+        assert.deepEqual(mocks.find(CHART, "adopt-base").dependencies, []);
     });
 
     it("uses a mirror repository for every chart", async () => {
         new cp.IstioControlPlane("mirror", { repository: "https://charts.example.com/istio", gateway: { enabled: true } });
-        await settle();
+        await mocks.settle();
         for (const chart of ["mirror-base", "mirror-istiod", "mirror-gateway"]) {
-            assert.deepEqual(findResource(CHART, chart).inputs.repositoryOpts, { repo: "https://charts.example.com/istio" }, chart);
+            assert.deepEqual(mocks.find(CHART, chart).inputs.repositoryOpts, { repo: "https://charts.example.com/istio" }, chart);
         }
-        assert.deepEqual(findResource(CHART, "mirror-gateway").inputs.values, { name: "istio-ingressgateway", service: { type: "LoadBalancer" } });
+        assert.deepEqual(mocks.find(CHART, "mirror-gateway").inputs.values, { name: "istio-ingressgateway", service: { type: "LoadBalancer" } });
     });
 
     it("refuses bad arguments with every problem listed, before registering anything", async () => {
-        const before = registered.length;
+        const before = mocks.resources.length;
         assert.throws(
             () =>
                 new cp.IstioControlPlane("broken", {
@@ -328,19 +328,19 @@ describe("IstioControlPlane", () => {
                 return true;
             },
         );
-        await settle();
-        assert.deepEqual(registered.slice(before).map((resource) => resource.name), []);
+        await mocks.settle();
+        assert.deepEqual(mocks.resources.slice(before).map((resource) => resource.name), []);
     });
 
     describe("with a webhook endpoint outside the cluster's pod network", () => {
         const caBundle = Buffer.from("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").toString("base64");
         before(async () => {
             new cp.IstioControlPlane("external", { webhookEndpoint: { url: "https://127.0.0.1:15017", caBundle } });
-            await settle();
+            await mocks.settle();
         });
 
         it("points base's validator at /validate with the CA bundle", () => {
-            assert.deepEqual(findResource(CHART, "external-base").inputs.values.base, {
+            assert.deepEqual(mocks.find(CHART, "external-base").inputs.values.base, {
                 validationFailurePolicy: "Fail",
                 validationURL: "https://127.0.0.1:15017/validate",
                 validationCABundle: caBundle,
@@ -348,7 +348,7 @@ describe("IstioControlPlane", () => {
         });
 
         it("points istiod's validator and injector at the endpoint, keeping istiod installed", () => {
-            const values = findResource(CHART, "external-istiod").inputs.values;
+            const values = mocks.find(CHART, "external-istiod").inputs.values;
             assert.deepEqual(values.base, { validationFailurePolicy: "Fail", validationURL: "https://127.0.0.1:15017/validate", validationCABundle: caBundle });
             assert.deepEqual(values.istiodRemote, { injectionURL: "https://127.0.0.1:15017/inject", injectionCABundle: caBundle });
         });

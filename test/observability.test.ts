@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse, stringify } from "yaml";
-import { childrenNamed, findResource, installMocks, registered, resourcesNamed, settle, valueOf } from "./support/mockRuntime";
+import { openMockStack, valueOf, type MockStack } from "../mocks/mockEngine";
 import { validateManifest, type Manifest } from "./support/schemas";
 import type { RelabelConfig } from "../components/observability/prometheusConfig";
 
@@ -13,7 +13,8 @@ type ObservabilityModule = typeof import("../components/observability/observabil
 type PrometheusConfigModule = typeof import("../components/observability/prometheusConfig");
 type KialiConfigModule = typeof import("../components/observability/kialiConfig");
 
-// Loaded with require() after installMocks(), so no resource is created before the mocks exist.
+// Loaded with require() after openMockStack(), so no resource is created before the mocks exist.
+let mocks: MockStack;
 let obs: ObservabilityModule;
 let prom: PrometheusConfigModule;
 let kiali: KialiConfigModule;
@@ -198,7 +199,7 @@ describe("Kiali configuration", () => {
 
 describe("Observability", () => {
     before(async () => {
-        await installMocks(clusterState);
+        mocks = await openMockStack({ stateHook: clusterState });
         obs = require("../components/observability/observability") as ObservabilityModule;
         kiali = require("../components/observability/kialiConfig") as KialiConfigModule;
         prom = require("../components/observability/prometheusConfig") as PrometheusConfigModule;
@@ -208,12 +209,12 @@ describe("Observability", () => {
         let component: InstanceType<ObservabilityModule["Observability"]>;
         before(async () => {
             component = new obs.Observability("obs");
-            await settle();
+            await mocks.settle();
         });
 
         it("registers Prometheus, Kiali and the Kiali login, all parented to the component", () => {
             assert.deepEqual(
-                resourcesNamed("obs").map((resource) => `${resource.type}::${resource.name}`).sort(),
+                mocks.named("obs").map((resource) => `${resource.type}::${resource.name}`).sort(),
                 [
                     `${COMPONENT}::obs`,
                     `${T.serviceAccount}::obs-prometheus`,
@@ -235,14 +236,14 @@ describe("Observability", () => {
                     `${T.secret}::obs-kiali-login-token`,
                 ].sort(),
             );
-            const componentUrn = findResource(COMPONENT, "obs").urn;
-            for (const resource of childrenNamed("obs")) {
+            const componentUrn = mocks.find(COMPONENT, "obs").urn;
+            for (const resource of mocks.childrenNamed("obs")) {
                 assert.equal(resource.parent, componentUrn, resource.name);
             }
         });
 
         it("emits only objects that pass the upstream Kubernetes schemas", async () => {
-            const objects = childrenNamed("obs");
+            const objects = mocks.childrenNamed("obs");
             assert.equal(objects.length, 17);
             for (const resource of objects) {
                 await validateManifest(resource.inputs as Manifest);
@@ -259,12 +260,12 @@ describe("Observability", () => {
         });
 
         it("configures Prometheus from the pure config and rolls it when that changes", () => {
-            const configMap = findResource(T.configMap, "obs-prometheus");
+            const configMap = mocks.find(T.configMap, "obs-prometheus");
             assert.deepEqual(
                 parse(configMap.inputs.data["prometheus.yml"]),
                 prom.prometheusConfig({ istioNamespace: "istio-system", scrapeInterval: "15s", scrapeTimeout: "10s" }),
             );
-            const deployment = findResource(T.deployment, "obs-prometheus").inputs;
+            const deployment = mocks.find(T.deployment, "obs-prometheus").inputs;
             assert.equal(deployment.spec.template.spec.containers[0].image, "docker.io/prom/prometheus:v3.10.0");
             assert.match(deployment.spec.template.metadata.annotations["pluggable-mesh/config-hash"], /^[0-9a-f]{8}$/);
             assert.equal(deployment.spec.template.metadata.labels["sidecar.istio.io/inject"], "false");
@@ -272,7 +273,7 @@ describe("Observability", () => {
         });
 
         it("wires Kiali to Prometheus, its namespace and token auth", () => {
-            const config = parse(findResource(T.configMap, "obs-kiali").inputs.data["config.yaml"]);
+            const config = parse(mocks.find(T.configMap, "obs-kiali").inputs.data["config.yaml"]);
             assert.deepEqual(config, {
                 auth: { strategy: "token" },
                 deployment: { namespace: "istio-system", instance_name: "kiali", cluster_wide_access: true, view_only_mode: true },
@@ -288,7 +289,7 @@ describe("Observability", () => {
         });
 
         it("mounts the signing key where Kiali reads credential overrides", () => {
-            const spec = findResource(T.deployment, "obs-kiali").inputs.spec.template.spec;
+            const spec = mocks.find(T.deployment, "obs-kiali").inputs.spec.template.spec;
             assert.equal(spec.containers[0].image, "quay.io/kiali/kiali:v2.27.0");
             assert.deepEqual(spec.containers[0].volumeMounts, [
                 { name: "config", mountPath: "/kiali-configuration", readOnly: true },
@@ -301,15 +302,15 @@ describe("Observability", () => {
         });
 
         it("generates a 32-byte signing key once and then ignores changes to it", () => {
-            const secret = findResource(T.secret, "obs-kiali-signing-key");
+            const secret = mocks.find(T.secret, "obs-kiali-signing-key");
             assert.match(secret.inputs.stringData["signing-key"], /^[A-Za-z0-9_-]{32}$/);
             assert.deepEqual(secret.ignoreChanges, ["stringData", "data"]);
             assert.deepEqual(secret.secretInputs, ["stringData"]);
         });
 
         it("gives the login ServiceAccount a token Secret, created after it, and a read-only role", () => {
-            const account = findResource(T.serviceAccount, "obs-kiali-login");
-            const token = findResource(T.secret, "obs-kiali-login-token");
+            const account = mocks.find(T.serviceAccount, "obs-kiali-login");
+            const token = mocks.find(T.secret, "obs-kiali-login-token");
             assert.deepEqual(token.inputs, {
                 apiVersion: "v1",
                 kind: "Secret",
@@ -322,23 +323,23 @@ describe("Observability", () => {
                 type: "kubernetes.io/service-account-token",
             });
             assert.ok(token.dependencies.includes(account.urn));
-            const viewer = findResource(T.clusterRole, "obs-kiali-viewer").inputs;
+            const viewer = mocks.find(T.clusterRole, "obs-kiali-viewer").inputs;
             const verbs = new Set(viewer.rules.flatMap((rule: { verbs: string[] }) => rule.verbs));
             assert.deepEqual([...verbs], ["get", "list", "watch"]);
-            const binding = findResource(T.clusterRoleBinding, "obs-kiali-login").inputs;
+            const binding = mocks.find(T.clusterRoleBinding, "obs-kiali-login").inputs;
             assert.deepEqual(binding.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "istio-system-kiali-viewer" });
             assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: "kiali-login", namespace: "istio-system" }]);
         });
 
         it("exposes Kiali as a ClusterIP Service", () => {
-            assert.equal(findResource(T.service, "obs-kiali").inputs.spec.type, "ClusterIP");
+            assert.equal(mocks.find(T.service, "obs-kiali").inputs.spec.type, "ClusterIP");
         });
     });
 
     it("stores a given signing key as is and lets it change", async () => {
         new obs.Observability("keyed", { signingKey: pulumi.secret("0123456789abcdef0123456789abcdef") });
-        await settle();
-        const secret = findResource(T.secret, "keyed-kiali-signing-key");
+        await mocks.settle();
+        const secret = mocks.find(T.secret, "keyed-kiali-signing-key");
         assert.deepEqual(secret.inputs.stringData, { "signing-key": "0123456789abcdef0123456789abcdef" });
         assert.deepEqual(secret.ignoreChanges, []);
         assert.deepEqual(secret.secretInputs, ["stringData"]);
@@ -346,21 +347,21 @@ describe("Observability", () => {
 
     it("has no login objects and no token with anonymous auth", async () => {
         const component = new obs.Observability("anon", { auth: "anonymous" });
-        await settle();
-        const names = resourcesNamed("anon").map((resource) => resource.name);
+        await mocks.settle();
+        const names = mocks.named("anon").map((resource) => resource.name);
         assert.equal(names.filter((name) => name.includes("login") || name.includes("viewer")).length, 0);
         assert.equal(component.kialiToken, undefined);
-        assert.equal(parse(findResource(T.configMap, "anon-kiali").inputs.data["config.yaml"]).auth.strategy, "anonymous");
+        assert.equal(parse(mocks.find(T.configMap, "anon-kiali").inputs.data["config.yaml"]).auth.strategy, "anonymous");
     });
 
     it("reports the node port for a NodePort Service", async () => {
         const component = new obs.Observability("nodeport", { exposure: "NodePort", namespace: "observability", createNamespace: true });
-        await settle();
-        assert.equal(findResource(T.service, "nodeport-kiali").inputs.spec.type, "NodePort");
+        await mocks.settle();
+        assert.equal(mocks.find(T.service, "nodeport-kiali").inputs.spec.type, "NodePort");
         assert.equal(await valueOf(component.kialiUrl), "http://<node-address>:31234/kiali");
-        const namespace = findResource(T.namespace, "nodeport-namespace");
+        const namespace = mocks.find(T.namespace, "nodeport-namespace");
         assert.deepEqual(namespace.inputs.metadata, { name: "observability" });
-        for (const resource of childrenNamed("nodeport").filter((child) => !child.type.includes("ClusterRole") && child !== namespace)) {
+        for (const resource of mocks.childrenNamed("nodeport").filter((child) => !child.type.includes("ClusterRole") && child !== namespace)) {
             assert.ok(resource.dependencies.includes(namespace.urn), `${resource.name} waits for the namespace`);
         }
         assert.equal(component.prometheusUrl, "http://prometheus.observability.svc.cluster.local:9090");
@@ -368,8 +369,8 @@ describe("Observability", () => {
 
     it("reports the load balancer's address for a LoadBalancer Service", async () => {
         const component = new obs.Observability("lb", { exposure: "LoadBalancer" });
-        await settle();
-        assert.equal(findResource(T.service, "lb-kiali").inputs.spec.type, "LoadBalancer");
+        await mocks.settle();
+        assert.equal(mocks.find(T.service, "lb-kiali").inputs.spec.type, "LoadBalancer");
         assert.equal(await valueOf(component.kialiUrl), "http://203.0.113.10:20001/kiali");
     });
 
@@ -388,11 +389,11 @@ describe("Observability", () => {
                 ingressGatewaySelector: { app: "istio-ingressgateway", istio: "ingressgateway" },
                 istioReady: istiod,
             });
-            await settle();
+            await mocks.settle();
         });
 
         it("binds a Gateway to the ingress gateway's pods for the host", () => {
-            const gateway = findResource(T.gateway, "gw-kiali-gateway");
+            const gateway = mocks.find(T.gateway, "gw-kiali-gateway");
             assert.deepEqual(gateway.inputs.spec, {
                 selector: { app: "istio-ingressgateway", istio: "ingressgateway" },
                 servers: [{ port: { number: 80, name: "http", protocol: "HTTP" }, hosts: ["kiali.example.com"] }],
@@ -400,7 +401,7 @@ describe("Observability", () => {
         });
 
         it("routes the host to Kiali's Service, redirecting / to the web root", () => {
-            const virtualService = findResource(T.virtualService, "gw-kiali-virtualservice");
+            const virtualService = mocks.find(T.virtualService, "gw-kiali-virtualservice");
             assert.deepEqual(virtualService.inputs.spec, {
                 hosts: ["kiali.example.com"],
                 gateways: ["kiali"],
@@ -416,25 +417,25 @@ describe("Observability", () => {
         });
 
         it("creates the Istio objects only after istiod is ready", async () => {
-            const istiodUrn = await valueOf(istiod.urn);
-            assert.deepEqual(findResource(T.gateway, "gw-kiali-gateway").dependencies, [istiodUrn]);
+            const istiodUrn = mocks.urnOf(istiod);
+            assert.deepEqual(mocks.find(T.gateway, "gw-kiali-gateway").dependencies, [istiodUrn]);
             // The VirtualService names the Gateway through its output, so it also waits for it.
-            assert.ok(findResource(T.virtualService, "gw-kiali-virtualservice").dependencies.includes(istiodUrn));
+            assert.ok(mocks.find(T.virtualService, "gw-kiali-virtualservice").dependencies.includes(istiodUrn));
         });
 
         it("emits Istio objects that pass Istio's CRD schemas", async () => {
-            await validateManifest(findResource(T.gateway, "gw-kiali-gateway").inputs as Manifest);
-            await validateManifest(findResource(T.virtualService, "gw-kiali-virtualservice").inputs as Manifest);
+            await validateManifest(mocks.find(T.gateway, "gw-kiali-gateway").inputs as Manifest);
+            await validateManifest(mocks.find(T.virtualService, "gw-kiali-virtualservice").inputs as Manifest);
         });
 
         it("keeps Kiali's Service internal and reports the gateway URL", async () => {
-            assert.equal(findResource(T.service, "gw-kiali").inputs.spec.type, "ClusterIP");
+            assert.equal(mocks.find(T.service, "gw-kiali").inputs.spec.type, "ClusterIP");
             assert.equal(await valueOf(component.kialiUrl), "http://kiali.example.com/kiali");
         });
     });
 
     it("refuses bad arguments with every problem listed, before registering anything", () => {
-        const before = registered.length;
+        const before = mocks.resources.length;
         assert.throws(
             () =>
                 new obs.Observability("bad", {
@@ -456,6 +457,6 @@ describe("Observability", () => {
         assert.throws(() => new obs.Observability("bad-exposure", { exposure: "Ingress" as never }), {
             message: `invalid configuration (1 problem):\nbad-exposure.exposure: "Ingress" is not an exposure; use one of ClusterIP, NodePort, LoadBalancer or { gatewayHost: "<host>" }`,
         });
-        assert.equal(registered.length, before);
+        assert.equal(mocks.resources.length, before);
     });
 });

@@ -1,3 +1,11 @@
+/**
+ * tools/: the Go tools bootstrap. tools.sh builds the pinned Pulumi CLI, Kubernetes provider,
+ * istioctl, kube-score, promtool, actionlint and the embedded cluster's binaries from the Go module
+ * proxy into a cache; this file finds the project root and reads what tools.sh prints.
+ *
+ * May import: Node's standard library only (it sits below mocks/, devcluster/, engine/ and cli/,
+ * which all use it; it never imports the program or components/).
+ */
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 

@@ -4,7 +4,7 @@
  */
 import { pluggableMesh, type StackOutputs } from "../../stacks/program";
 import { MODE_NAMES, type ModeName } from "../../components/model";
-import { apiVersionKindOf as engineApiVersionKindOf, mapSecrets, PROJECT_ROOT, runWithMocks, type MockRun, type RegisteredResource } from "../../mocks/mockEngine";
+import { apiVersionKindOf as engineApiVersionKindOf, PROJECT_ROOT, runWithMocks, type MockRun, type RegisteredResource } from "../../mocks/mockEngine";
 
 export { MODE_NAMES, type ModeName };
 
@@ -32,7 +32,7 @@ export function runProgram(config: Record<string, string>, stack = "test"): Prom
     return runWithMocks(() => pluggableMesh(PROJECT_ROOT), { stack, config });
 }
 
-/** A Kubernetes object as registered: its apiVersion/kind rebuilt from the type token, the inputs as the provider gets them. */
+/** A Kubernetes object as registered: its apiVersion/kind rebuilt from the type token, the inputs as the provider gets them (secrets plain). */
 export interface KubeObject {
     resource: RegisteredResource;
     apiVersion: string;
@@ -47,11 +47,6 @@ export function apiVersionKindOf(type: string): { apiVersion: string; kind: stri
     return typed;
 }
 
-/** Replaces wrapped secrets by their plain values, as the provider sends them to the cluster. */
-export function unwrapSecrets(value: unknown): any {
-    return mapSecrets(value, (plain) => plain);
-}
-
 /** Every Kubernetes object a run emits (charts excluded), with apiVersion/kind from the type token. */
 export function kubeObjects(resources: readonly RegisteredResource[]): KubeObject[] {
     return resources
@@ -61,7 +56,7 @@ export function kubeObjects(resources: readonly RegisteredResource[]): KubeObjec
             const { apiVersion, kind } = isCustom
                 ? { apiVersion: resource.inputs.apiVersion as string, kind: resource.inputs.kind as string }
                 : apiVersionKindOf(resource.type);
-            return { resource, apiVersion, kind, manifest: { ...unwrapSecrets(resource.inputs), apiVersion, kind } };
+            return { resource, apiVersion, kind, manifest: { ...resource.inputs, apiVersion, kind } };
         });
 }
 
