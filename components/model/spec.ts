@@ -186,6 +186,16 @@ const componentSchema = z.strictObject({
         .default([]),
     /** Resource requests and limits. */
     resources: z.strictObject({ requests: resourceList.optional(), limits: resourceList.optional() }).optional(),
+    /**
+     * Why this component cannot run under the restricted Pod Security Standard (for example "the
+     * upstream image starts as root to chown its data directory"). Given, the pod keeps only the
+     * RuntimeDefault seccomp profile and carries the reason in the `pluggable-mesh.io/security-exemption`
+     * annotation, which the policy pack accepts. @default restricted: non-root, no privilege escalation, no capabilities
+     */
+    securityExemption: z
+        .string()
+        .regex(/^[^\r\n]{10,200}$/, { error: (issue) => `expected one line of 10 to 200 characters saying why the component cannot run restricted, given ${JSON.stringify(String(issue.input).slice(0, 60))}` })
+        .optional(),
     /** Readiness probe. */
     readiness: probeSchema.optional(),
     /** Liveness probe. */
