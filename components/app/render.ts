@@ -1,5 +1,6 @@
 import { shortHash, kubeName, type Protocol, type ExtraObject, type Manifest, findPlaceholderDependency, formatAddress, PLACEHOLDER, type Address, type AppModel, type ComponentModel, type AddressFormat } from "../model";
 import { modeNamed, type ComponentDecoration, type Platform } from "../modes";
+import { SECURITY_EXEMPTION_ANNOTATION } from "../../policy/contract";
 
 /**
  * Turns an app model plus its mode's decorations into plain Kubernetes manifests. Pure: GovernedApp
@@ -14,6 +15,10 @@ export const MODE_ANNOTATION = "pluggable-mesh.io/mode";
 /** Pod annotation with a hash of the mounted config files, so a change rolls the pods. */
 export const FILES_HASH_ANNOTATION = "pluggable-mesh.io/config-files-hash";
 const MANAGED_BY = { "app.kubernetes.io/managed-by": "pluggable-mesh" };
+/** Every pod, exempt or not: the container runtime's default seccomp filter. */
+const RUNTIME_DEFAULT_SECCOMP = { seccompProfile: { type: "RuntimeDefault" } };
+/** The app container under the restricted Pod Security Standard (the pod adds runAsNonRoot). */
+const RESTRICTED_CONTAINER = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
 
 /** A manifest with the stable key its Pulumi resource is named by. */
 export interface RenderedObject {
@@ -122,10 +127,13 @@ function renderComponent(component: ComponentModel, app: AppModel, decoration: C
         ...(spec.readiness ? { readinessProbe: probe(component, spec.readiness) } : {}),
         ...(spec.liveness ? { livenessProbe: probe(component, spec.liveness) } : {}),
         ...(volumeMounts.length > 0 ? { volumeMounts } : {}),
+        // Restricted unless the component says why not (spec.securityExemption); the policy pack checks it.
+        ...(spec.securityExemption ? {} : { securityContext: RESTRICTED_CONTAINER }),
     };
     const podSpec = {
         serviceAccountName: component.serviceAccountName,
         automountServiceAccountToken: false,
+        securityContext: spec.securityExemption ? RUNTIME_DEFAULT_SECCOMP : { runAsNonRoot: true, ...RUNTIME_DEFAULT_SECCOMP },
         ...(decoration.pod.sidecars.length > 0 ? { initContainers: decoration.pod.sidecars } : {}),
         containers: [container],
         ...(volumes.length + decoration.pod.volumes.length > 0 ? { volumes: [...volumes, ...decoration.pod.volumes] } : {}),
@@ -134,7 +142,12 @@ function renderComponent(component: ComponentModel, app: AppModel, decoration: C
         metadata: { labels: { ...labels, "app.kubernetes.io/version": spec.version, ...decoration.pod.labels }, annotations: podAnnotations },
         spec: podSpec,
     };
-    const workloadMetadata = { name: component.serviceName, namespace, labels };
+    const workloadMetadata = {
+        name: component.serviceName,
+        namespace,
+        labels,
+        ...(spec.securityExemption ? { annotations: { [SECURITY_EXEMPTION_ANNOTATION]: spec.securityExemption } } : {}),
+    };
     if (spec.storage) {
         objects.push({
             name: prefix,
