@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROJECT_ROOT } from "../../engine/engine";
-import type { ResourceChange, StackReport } from "../../cli/prPreview";
+import type { ResourceChange, StackReport } from "../../cli/prReport";
 import { asRepository, git, scratchProject } from "../support/scratchProject";
 
 /**
