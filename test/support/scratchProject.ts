@@ -12,7 +12,7 @@ export function git(dir: string, ...args: string[]): string {
 
 /**
  * A copy of this checkout's files (tracked and new, not ignored) in a temporary folder, with
- * `node_modules` linked, so a command can run on stack files a test breaks on purpose. Only the
+ * `node_modules` (and the policy pack's) linked, so a command can run on stack files a test breaks on purpose. Only the
  * stacks listed are kept. Copied rather than linked: a command finds its project root from its
  * own file's real path.
  */
@@ -26,6 +26,9 @@ export function scratchProject(stacks: readonly string[]): string {
         fs.copyFileSync(source, path.join(dir, file));
     }
     fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+    // The policy pack's own packages (npm ci --prefix policy), which preview and up run.
+    const policyModules = path.join(PROJECT_ROOT, "policy", "node_modules");
+    if (fs.existsSync(policyModules)) fs.symlinkSync(policyModules, path.join(dir, "policy", "node_modules"), "dir");
     return dir;
 }
 
