@@ -35,7 +35,7 @@ export function listStacks(root: string = PROJECT_ROOT): string[] {
 /** The stack file's name (`Pulumi.<stack>.yaml`), after checking the stack name cannot leave the project root. */
 export function stackFileName(stack: string): string {
     if (!STACK_NAME.test(stack) || stack === "." || stack === "..") {
-        throw new UserError(`${given(stack.length > 60 ? `${stack.slice(0, 60)}...` : stack)} is not a stack name; stack names use letters, digits, "-", "_" and "." (at most 100)`);
+        throw new UserError(`${given(stack)} is not a stack name; stack names use letters, digits, "-", "_" and "." (at most 100)`);
     }
     return `Pulumi.${stack}.yaml`;
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { modeSchema } from "../components/model";
+import { dnsLabel, dnsSubdomain, hostName, imageReference, modeSchema, quantity, ruleString } from "../components/model";
 import { PLATFORM_DEFAULTS } from "../components/modes";
 
 /**
@@ -10,17 +10,18 @@ import { PLATFORM_DEFAULTS } from "../components/modes";
 
 export const PROJECT = "pluggable-mesh";
 
-const resources = z.strictObject({ cpu: z.string().optional(), memory: z.string().optional() });
+const resources = z.strictObject({ cpu: ruleString(quantity).optional(), memory: ruleString(quantity).optional() });
 
 export const istioConfigSchema = z
     .strictObject({
         /** `install` the control plane, use an `existing` one, or `none`. @default "none" */
         controlPlane: z.enum(["none", "install", "existing"]).default("none"),
-        namespace: z.string().optional(),
+        namespace: ruleString(dnsLabel).optional(),
         createNamespace: z.boolean().optional(),
         version: z.string().optional(),
         repository: z.string().url().optional(),
-        localChartsDir: z.string().optional(),
+        /** Folder of unpacked Istio charts, relative to the project root and inside it. */
+        localChartsDir: z.string().min(1).optional(),
         revision: z.string().optional(),
         accessLogs: z.boolean().optional(),
         outboundTrafficPolicy: z.enum(["ALLOW_ANY", "REGISTRY_ONLY"]).optional(),
@@ -44,15 +45,15 @@ export const stackConfigSchema = z.strictObject({
     /** The cluster's Kubernetes version ("1.34"), checked against the Istio release. @default "1.34" */
     kubernetesVersion: z.string().regex(/^1\.\d+(\.\d+)?$/, { error: (issue) => `expected a Kubernetes version such as "1.34", given ${JSON.stringify(issue.input)}` }).default("1.34"),
     /** @default "cluster.local" */
-    clusterDomain: z.string().default(PLATFORM_DEFAULTS.clusterDomain),
-    /** SPIFFE trust domain for Istio principals. @default "cluster.local" */
-    trustDomain: z.string().default(PLATFORM_DEFAULTS.trustDomain),
+    clusterDomain: ruleString(dnsSubdomain).default(PLATFORM_DEFAULTS.clusterDomain),
+    /** SPIFFE trust domain of istiod (meshConfig.trustDomain) and of every principal. @default "cluster.local" */
+    trustDomain: ruleString(dnsSubdomain).default(PLATFORM_DEFAULTS.trustDomain),
     /** IngressClass of exposed components in native, envoy and linkerd modes. @default the cluster's default class */
-    ingressClassName: z.string().optional(),
+    ingressClassName: ruleString(dnsSubdomain).optional(),
     /** Whether the cluster runs an ingress controller (false: Pulumi does not wait for Ingress addresses). @default true */
     ingressController: z.boolean().default(PLATFORM_DEFAULTS.ingressController),
     /** Envoy image of envoy mode. @default ENVOY_IMAGE */
-    envoyImage: z.string().default(PLATFORM_DEFAULTS.envoyImage),
+    envoyImage: ruleString(imageReference).default(PLATFORM_DEFAULTS.envoyImage),
     /**
      * Where Kubernetes objects go. @default the ambient kubeconfig (like kubectl). `renderYamlToDirectory`
      * writes them as YAML instead of applying them (relative to the project root): the real engine
@@ -71,7 +72,7 @@ export const stackConfigSchema = z.strictObject({
             /** `existing` declares a Linkerd control plane installed outside this program. @default "none" */
             controlPlane: z.enum(["none", "existing"]).default("none"),
             /** @default "linkerd" */
-            namespace: z.string().default("linkerd"),
+            namespace: ruleString(dnsLabel).default("linkerd"),
         })
         .default({ controlPlane: "none", namespace: "linkerd" }),
     observability: z
@@ -83,11 +84,14 @@ export const stackConfigSchema = z.strictObject({
             /** How Kiali is reached. @default "ClusterIP" */
             kialiExposure: z.enum(["ClusterIP", "NodePort", "LoadBalancer", "gateway"]).default("ClusterIP"),
             /** Hostname when `kialiExposure` is `gateway`. */
-            kialiHost: z.string().optional(),
+            kialiHost: ruleString(hostName).optional(),
         })
         .default({ enabled: false, kialiAuth: "token", kialiExposure: "ClusterIP" }),
-    /** Kiali's login-token signing key (set with `pulumi config set --secret`). @default Kiali's own behaviour, see README */
-    kialiSigningKey: z.string().min(16).optional(),
+    /**
+     * Kiali's login-token signing key (set with `pulumi config set --secret`): 16, 24 or 32 bytes,
+     * checked by loadStack and never shown in a message. @default generated once, see README
+     */
+    kialiSigningKey: z.string().optional(),
     /** Apps this stack deploys. @default [] */
     apps: z
         .array(
@@ -100,5 +104,8 @@ export const stackConfigSchema = z.strictObject({
         )
         .default([]),
 });
+
+/** Keys whose values are secrets: never shown in any message. */
+export const SECRET_KEYS: readonly string[] = ["kialiSigningKey"];
 
 export type StackConfig = z.output<typeof stackConfigSchema>;

@@ -1,12 +1,15 @@
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
-import { parse as parseYaml } from "yaml";
+import { parseDocument, YAMLError } from "yaml";
 import { checkApps, type AppInput } from "../components/app";
-import { type AppModel, given, type Problem, zodProblems } from "../components/model";
+import { type AppModel, closestName, didYouMean, given, type Problem, prototypeKeyProblems, zodProblems } from "../components/model";
 import { failOnProblems } from "../components/resources";
 import { checkIstioControlPlaneArgs, checkIstioSupport, istioPlatform, type IstioControlPlaneArgs } from "../components/istio";
+import { checkObservabilityArgs, checkSigningKey, type ObservabilityArgs } from "../components/observability";
 import type { Platform } from "../components/modes";
-import { PROJECT, stackConfigSchema, type StackConfig } from "./config";
+import { PROJECT, SECRET_KEYS, stackConfigSchema, type StackConfig } from "./config";
+import { resolveConfigPath, toolsCacheDir } from "./paths";
 
 /** A stack, validated and modelled: everything index.ts needs, and nothing registered yet. */
 export interface LoadedStack {
@@ -14,23 +17,54 @@ export interface LoadedStack {
     platform: Platform;
     /** Arguments of the Istio control plane, when the stack installs one. */
     istioControlPlane?: IstioControlPlaneArgs;
+    /** Arguments of Observability (checked; the program adds the signing key secret and the control plane), when the stack wants it. */
+    observability?: Omit<ObservabilityArgs, "signingKey" | "istioReady">;
     apps: AppModel[];
     /** The app specs as written, in the order of `apps`, with the mode the stack chose for each. */
     appInputs: AppInput[];
+    /** Things accepted but probably meant otherwise (e.g. a key in a near-miss namespace); the program logs them. */
+    warnings: string[];
 }
 
 export interface LoadOptions {
     /** Folder that app spec paths are relative to (the project root). */
     projectRoot: string;
-    /** Reads an app spec file. @default fs.readFileSync as UTF-8 */
+    /** Reads an app spec file (after its path was checked). @default fs.readFileSync as UTF-8 */
     readFile?: (file: string) => string;
+}
+
+/**
+ * Largest app spec file read: room for config files up to a ConfigMap's 1 MiB and more, while a PR
+ * cannot make the program read (and parse) an arbitrarily large file.
+ */
+export const MAX_SPEC_FILE_BYTES = 4 * 1024 * 1024;
+
+const key = (name: string) => `${PROJECT}:${name}`;
+
+/** A config namespace that is ours but mistyped (`pluggable_mesh`, `pluggablemesh`, `Pluggable-Mesh`, `pluggable-mesh.mode`). */
+function meantForUs(rawKey: string): string | undefined {
+    const colon = rawKey.indexOf(":");
+    const namespace = colon >= 0 ? rawKey.slice(0, colon) : rawKey;
+    if (namespace === PROJECT) return undefined;
+    const loose = (text: string) => text.toLowerCase().replace(/[^a-z0-9]/g, "");
+    const rest = colon >= 0 ? rawKey.slice(colon + 1) : loose(namespace).startsWith(loose(PROJECT)) ? namespace.replace(/^[^.:_]*?mesh[-_.:]?/i, "") : undefined;
+    const close = loose(namespace) === loose(PROJECT) || closestName(namespace, [PROJECT]) !== undefined || (colon < 0 && rest !== undefined);
+    return close && rest !== undefined && rest.length > 0 ? rest : undefined;
+}
+
+/** Warnings for keys in another namespace that are clearly meant for this project; Pulumi hands them to us but we never read them. */
+export function foreignKeyWarnings(raw: Readonly<Record<string, string>>): string[] {
+    return Object.keys(raw).flatMap((rawKey) => {
+        const rest = meantForUs(rawKey);
+        return rest === undefined ? [] : [`${given(rawKey)} is not read by this project and is ignored; its settings are "${PROJECT}:<name>": did you mean ${given(key(rest))}?`];
+    });
 }
 
 /** Turns Pulumi's flat config (`pluggable-mesh:key` → string) into the object the schema checks. */
 export function projectConfig(raw: Readonly<Record<string, string>>): Record<string, unknown> {
     const config: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(raw)) {
-        if (!key.startsWith(`${PROJECT}:`)) continue;
+    for (const [rawKey, value] of Object.entries(raw)) {
+        if (!rawKey.startsWith(`${PROJECT}:`)) continue;
         // Pulumi passes structured values as JSON and scalars as text; "1.34" must stay a string.
         let parsed: unknown = value;
         if (/^\s*[[{]/.test(value) || value === "true" || value === "false") {
@@ -40,20 +74,22 @@ export function projectConfig(raw: Readonly<Record<string, string>>): Record<str
                 // Not JSON after all: keep the text, the schema will say what it expected.
             }
         }
-        config[key.slice(PROJECT.length + 1)] = parsed;
+        // defineProperty: a key named "__proto__" stays a key (and is refused as unknown) instead of changing the prototype.
+        Object.defineProperty(config, rawKey.slice(PROJECT.length + 1), { value: parsed, enumerable: true, writable: true, configurable: true });
     }
     return config;
 }
 
-function istioArgs(config: StackConfig): IstioControlPlaneArgs {
+function istioArgs(config: StackConfig, localChartsDir: string | undefined): IstioControlPlaneArgs {
     const istio = config.istio;
     return {
         namespace: istio.namespace,
         createNamespace: istio.createNamespace,
         version: istio.version,
         repository: istio.repository,
-        localChartsDir: istio.localChartsDir,
+        localChartsDir,
         revision: istio.revision,
+        trustDomain: config.trustDomain,
         meshConfig: {
             accessLogs: istio.accessLogs,
             outboundTrafficPolicy: istio.outboundTrafficPolicy,
@@ -74,15 +110,38 @@ function platformOf(config: StackConfig, istio: IstioControlPlaneArgs): Platform
         envoyImage: config.envoyImage,
         ingressClassName: config.ingressClassName,
         ingressController: config.ingressController,
-        istio: config.istio.controlPlane === "none" ? undefined : istioPlatform(istio, config.trustDomain),
+        istio: config.istio.controlPlane === "none" ? undefined : istioPlatform(istio),
         linkerd: config.linkerd.controlPlane === "existing" ? { namespace: config.linkerd.namespace } : undefined,
     };
 }
 
-/** Checks that only make sense across keys. */
-function crossChecks(config: StackConfig, istio: IstioControlPlaneArgs): Problem[] {
+/** Observability's arguments as the stack asks for them (plain values only). */
+function observabilityArgs(config: StackConfig, platform: Platform): LoadedStack["observability"] {
+    const wanted = config.observability;
+    const istio = platform.istio;
+    if (!wanted.enabled || !istio) return undefined;
+    return {
+        namespace: istio.namespace,
+        istioNamespace: istio.namespace,
+        auth: wanted.kialiAuth,
+        exposure: wanted.kialiExposure === "gateway" ? { gatewayHost: wanted.kialiHost ?? "" } : wanted.kialiExposure,
+        ingressGatewaySelector: istio.gateway?.selector,
+    };
+}
+
+/** Where Observability's argument names live in the stack's config. */
+const OBSERVABILITY_KEYS: Record<string, string> = {
+    namespace: "istio.namespace",
+    istioNamespace: "istio.namespace",
+    auth: "observability.kialiAuth",
+    exposure: "observability.kialiExposure",
+    "exposure.gatewayHost": "observability.kialiHost",
+    ingressGatewaySelector: "istio.gateway.enabled",
+};
+
+/** Checks that only make sense across keys, and the components' own checks, keyed by stack config keys. */
+function crossChecks(config: StackConfig, istio: IstioControlPlaneArgs, platform: Platform): Problem[] {
     const problems: Problem[] = [];
-    const key = (name: string) => `${PROJECT}:${name}`;
     const observability = config.observability;
     if (config.production && observability.enabled && observability.kialiAuth === "anonymous") {
         problems.push({ key: key("observability.kialiAuth"), message: `"anonymous" is refused for a production stack (${key("production")} is true); use "token"` });
@@ -90,12 +149,23 @@ function crossChecks(config: StackConfig, istio: IstioControlPlaneArgs): Problem
     if (observability.enabled && config.istio.controlPlane === "none") {
         problems.push({ key: key("observability.enabled"), message: `Kiali needs an Istio control plane; set ${key("istio.controlPlane")} to "install" or "existing", or set this to false` });
     }
-    if (observability.enabled && observability.kialiExposure === "gateway") {
+    const gatewayExposure = observability.enabled && observability.kialiExposure === "gateway";
+    if (gatewayExposure) {
         if (!observability.kialiHost) problems.push({ key: key("observability.kialiHost"), message: `is required when kialiExposure is "gateway" (expected a hostname, given nothing)` });
         if (!config.istio.gateway?.enabled) problems.push({ key: key("istio.gateway.enabled"), message: `kialiExposure "gateway" needs the Istio ingress gateway; set this to true` });
     }
+    const observabilityArguments = observabilityArgs(config, platform);
+    if (observabilityArguments && observability.kialiHost && config.istio.gateway?.enabled) {
+        // The component's own checks, so the program never reaches them with bad input (the ones above already cover a missing host or gateway).
+        for (const problem of checkObservabilityArgs(observabilityArguments)) problems.push({ key: key(OBSERVABILITY_KEYS[problem.key] ?? `observability.${problem.key}`), message: problem.message });
+    }
+    if (config.kialiSigningKey !== undefined) {
+        // Kiali refuses other lengths at start (kiali config.go validateSigningKey); the value itself is never shown.
+        const problem = checkSigningKey(config.kialiSigningKey);
+        if (problem) problems.push({ key: key("kialiSigningKey"), message: problem });
+    }
     if (config.istio.controlPlane === "install") {
-        problems.push(...checkIstioControlPlaneArgs(istio).map((problem) => ({ ...problem, key: key(`istio.${problem.key}`) })));
+        problems.push(...checkIstioControlPlaneArgs(istio).map((problem) => ({ ...problem, key: key(problem.key === "trustDomain" ? "trustDomain" : `istio.${problem.key}`) })));
     } else if (config.istio.controlPlane === "existing" && config.istio.version !== undefined) {
         const unsupported = checkIstioSupport(config.istio.version, config.kubernetesVersion);
         if (unsupported) problems.push({ key: key("istio.version"), message: unsupported });
@@ -103,53 +173,125 @@ function crossChecks(config: StackConfig, istio: IstioControlPlaneArgs): Problem
     return problems;
 }
 
+/** Checks the paths in config (other than app specs) and returns the Istio charts folder resolved. */
+function checkConfigPaths(config: StackConfig, projectRoot: string, problems: Problem[]): { localChartsDir?: string } {
+    const inProject = { folders: [projectRoot], description: "inside the project (relative to its root)" };
+    const check = (name: string, value: string | undefined, roots = inProject): string | undefined => {
+        if (value === undefined) return undefined;
+        const resolved = resolveConfigPath(value, projectRoot, roots);
+        if ("problem" in resolved) {
+            problems.push({ key: key(name), message: resolved.problem });
+            return undefined;
+        }
+        return resolved.path;
+    };
+    const localChartsDir = check("istio.localChartsDir", config.istio.localChartsDir, {
+        folders: [projectRoot, toolsCacheDir()],
+        description: "inside the project or the tools cache that tools/tools.sh fills",
+    });
+    check("kubernetes.renderYamlToDirectory", config.kubernetes?.renderYamlToDirectory);
+    const kubeconfig = config.kubernetes?.kubeconfig;
+    // The provider takes a kubeconfig's content or its path; only a path is checked (content is one value, not a file to read).
+    if (kubeconfig !== undefined && !/[\n{]/.test(kubeconfig)) {
+        check("kubernetes.kubeconfig", kubeconfig, { folders: [projectRoot, path.join(os.homedir(), ".kube")], description: "inside the project or ~/.kube" });
+    }
+    return { localChartsDir };
+}
+
+/** What a YAML parse error says, without any of the file's text (some of the parser's messages quote it). */
+function yamlProblem(error: YAMLError): string {
+    const QUOTING: Record<string, string> = {
+        BAD_SCALAR_START: "a plain value starts with a character that is not allowed there",
+        BAD_DQ_ESCAPE: "an invalid escape sequence in a double-quoted string",
+        TAG_RESOLVE_FAILED: "an unresolved tag",
+    };
+    const words = QUOTING[error.code] ?? error.message.split("\n")[0]!.split(" at line ")[0]!.split(": ")[0]!.replace(/:$/, "");
+    const where = error.linePos ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : "";
+    return `${words.slice(0, 80)}${where}`;
+}
+
 function readAppSpecs(config: StackConfig, options: LoadOptions, problems: Problem[]): AppInput[] {
     const readFile = options.readFile ?? ((file: string) => fs.readFileSync(file, "utf8"));
     const inputs: AppInput[] = [];
     config.apps.forEach((entry, index) => {
-        const key = `${PROJECT}:apps[${index}].spec`;
+        const specKey = key(`apps[${index}].spec`);
+        const resolved = resolveConfigPath(entry.spec, options.projectRoot, { folders: [options.projectRoot], description: "inside the project (relative to its root)" });
+        if ("problem" in resolved) {
+            problems.push({ key: specKey, message: resolved.problem });
+            return;
+        }
+        // Problems name the file by its path from the project root, however the stack wrote it.
+        const source = path.relative(options.projectRoot, resolved.path);
         let text: string;
         try {
-            text = readFile(path.resolve(options.projectRoot, entry.spec));
+            const stat = fs.statSync(resolved.path);
+            if (!stat.isFile()) {
+                problems.push({ key: specKey, message: `${given(entry.spec)} is not a file; use the path of an app spec file (relative to the project root)` });
+                return;
+            }
+            if (stat.size > MAX_SPEC_FILE_BYTES) {
+                problems.push({ key: specKey, message: `${given(entry.spec)} is ${stat.size} bytes; app spec files are at most ${MAX_SPEC_FILE_BYTES} bytes` });
+                return;
+            }
+            text = readFile(resolved.path);
         } catch {
-            problems.push({ key, message: `cannot read app spec file ${given(entry.spec)} (relative to the project root)` });
+            problems.push({ key: specKey, message: `cannot read app spec file ${given(entry.spec)} (relative to the project root)` });
+            return;
+        }
+        // Silent: the parser would print warnings itself (an unresolved tag, quoted from the file) on stderr; they are problems here.
+        const document = parseDocument(text, { uniqueKeys: true, prettyErrors: true, logLevel: "silent" });
+        const failure = document.errors[0] ?? document.warnings[0];
+        if (failure) {
+            problems.push({ key: specKey, message: `${given(source)} is not valid YAML: ${yamlProblem(failure)}` });
             return;
         }
         try {
-            inputs.push({ spec: parseYaml(text, { uniqueKeys: true }), mode: entry.mode, source: entry.spec });
+            inputs.push({ spec: document.toJS({ maxAliasCount: 100 }), mode: entry.mode, source });
         } catch (error) {
-            problems.push({ key, message: `${entry.spec} is not valid YAML: ${(error as Error).message.split("\n")[0]!.replace(/:$/, "")}` });
+            const reason = error instanceof YAMLError ? yamlProblem(error) : "its aliases expand too far";
+            problems.push({ key: specKey, message: `${given(source)} is not valid YAML: ${reason}` });
         }
     });
     return inputs;
 }
 
+/** The problems of a config the schema refused; unknown keys get the closest known key and the list of known ones. */
+function schemaProblems(error: import("zod").ZodError): Problem[] {
+    const known = Object.keys(stackConfigSchema.shape);
+    const problems = zodProblems(error, (at) => key(at), { schema: stackConfigSchema, secretPaths: SECRET_KEYS });
+    return problems.flatMap((problem, index) => {
+        const issue = error.issues[index]!;
+        // An unknown top-level key is a key of its own (`pluggable-mesh:mtl`), not a field of "pluggable-mesh:".
+        if (issue.code !== "unrecognized_keys" || issue.path.length > 0) return [problem];
+        return issue.keys.map((name) => {
+            // `pluggable-mesh:pluggable-mesh.mode` is what Pulumi makes of a bare `pluggable-mesh.mode`.
+            const bare = name.replace(/^pluggable[-_.]?mesh[-_.:]/i, "");
+            return { key: key(name), message: `is not a setting of this project; ${didYouMean(bare, known)}use one of ${known.join(", ")}` };
+        });
+    });
+}
+
 /**
  * Validates a stack's config and app specs and models the apps. Every problem is collected and
- * thrown at once as a ConfigError, before any resource exists.
+ * thrown at once as a ConfigError, before any resource exists: the program registers nothing
+ * unless this returns.
  */
 export function loadStack(raw: Readonly<Record<string, string>>, options: LoadOptions): LoadedStack {
-    const parsed = stackConfigSchema.safeParse(projectConfig(raw), { reportInput: true });
-    if (!parsed.success) {
-        const issues = parsed.error.issues;
-        // An unknown top-level key is a key of its own (`pluggable-mesh:mtl`), not a field of "pluggable-mesh:".
-        const known = Object.keys(stackConfigSchema.shape).join(", ");
-        failOnProblems(
-            zodProblems(parsed.error, (at) => `${PROJECT}:${at}`).flatMap((problem, index) => {
-                const issue = issues[index]!;
-                return issue.code === "unrecognized_keys" && issue.path.length === 0
-                    ? issue.keys.map((name) => ({ key: `${PROJECT}:${name}`, message: `is not a setting of this project; use one of ${known}` }))
-                    : [problem];
-            }),
-        );
-    }
+    const warnings = foreignKeyWarnings(raw);
+    const input = projectConfig(raw);
+    failOnProblems(prototypeKeyProblems(input, key));
+    const parsed = stackConfigSchema.safeParse(input, { reportInput: true });
+    if (!parsed.success) failOnProblems(schemaProblems(parsed.error));
     const config = parsed.data!;
-    const istio = istioArgs(config);
-    const problems = crossChecks(config, istio);
-    const inputs = readAppSpecs(config, options, problems);
+    const problems: Problem[] = [];
+    const { localChartsDir } = checkConfigPaths(config, options.projectRoot, problems);
+    const istio = istioArgs(config, localChartsDir);
     const platform = platformOf(config, istio);
+    // A charts folder that was refused is not looked into.
+    problems.push(...crossChecks(config, config.istio.localChartsDir !== undefined && localChartsDir === undefined ? { ...istio, localChartsDir: undefined } : istio, platform));
+    const inputs = readAppSpecs(config, options, problems);
     const { apps, problems: appProblems } = checkApps(inputs, { platform, defaultMode: config.mode, defaultMtls: config.mtls });
     problems.push(...appProblems);
     failOnProblems(problems);
-    return { config, platform, istioControlPlane: config.istio.controlPlane === "install" ? istio : undefined, apps, appInputs: inputs };
+    return { config, platform, istioControlPlane: config.istio.controlPlane === "install" ? istio : undefined, observability: observabilityArgs(config, platform), apps, appInputs: inputs, warnings };
 }

@@ -26,6 +26,7 @@ export interface StackOutputs {
  */
 export function pluggableMesh(projectRoot: string = path.resolve(__dirname, "..")): StackOutputs {
     const stack = loadStack(pulumi.runtime.allConfig(), { projectRoot });
+    for (const warning of stack.warnings) pulumi.log.warn(warning);
 
     const target = stack.config.kubernetes;
     // One explicit provider when the stack says where objects go; otherwise the default provider (ambient kubeconfig).
@@ -40,24 +41,15 @@ export function pluggableMesh(projectRoot: string = path.resolve(__dirname, ".."
 
     const controlPlane = stack.istioControlPlane ? new IstioControlPlane("istio", stack.istioControlPlane, providers) : undefined;
 
-    const { observability: wanted, kialiSigningKey } = stack.config;
-    const istio = stack.platform.istio;
-    const observability =
-        wanted.enabled && istio
-            ? new Observability(
-                  "observability",
-                  {
-                      namespace: istio.namespace,
-                      istioNamespace: istio.namespace,
-                      auth: wanted.kialiAuth,
-                      signingKey: kialiSigningKey === undefined ? undefined : pulumi.secret(kialiSigningKey),
-                      exposure: wanted.kialiExposure === "gateway" ? { gatewayHost: wanted.kialiHost! } : wanted.kialiExposure,
-                      ingressGatewaySelector: istio.gateway?.selector,
-                      istioReady: controlPlane?.ready,
-                  },
-                  { dependsOn: controlPlane ? [controlPlane] : [], ...providers },
-              )
-            : undefined;
+    const { kialiSigningKey } = stack.config;
+    // loadStack has checked these arguments (and the key's length), so the component's own checks never fire here.
+    const observability = stack.observability
+        ? new Observability(
+              "observability",
+              { ...stack.observability, signingKey: kialiSigningKey === undefined ? undefined : pulumi.secret(kialiSigningKey), istioReady: controlPlane?.ready },
+              { dependsOn: controlPlane ? [controlPlane] : [], ...providers },
+          )
+        : undefined;
 
     // Every app sees the others as peers, so addresses and authorization across apps are derived
     // from the same specs that loadStack has already validated together.

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../components/resources/errors";
 import { pluggableMesh } from "../stacks/program";
+import { attempt, expectedMessage, specFields } from "./hostileCases";
 import { PROJECT_ROOT, runWithMocks } from "../mocks/mockEngine";
 import { stackConfigSchema } from "../stacks/config";
 import { RUOYI_SPEC } from "./support/meshRuns";
@@ -33,6 +33,11 @@ function webApp(name: string, componentLines: string[] = [], appLines: string[] 
     return [`name: ${name}`, ...appLines, "components:", "  - name: web", "    image: nginx:1.27.3", ...componentLines.map((line) => `    ${line}`), ""].join("\n");
 }
 
+/** How problems name a spec file: its path from the project root. */
+function rel(name: string): string {
+    return path.relative(PROJECT_ROOT, path.join(specDir, name));
+}
+
 interface BadCase {
     name: string;
     config: () => Record<string, string>;
@@ -57,12 +62,14 @@ const CASES: BadCase[] = [
     {
         name: "unknown top-level key (a typo)",
         config: () => ({ ...ruoyi(), "pluggable-mesh:mtl": "STRICT" }),
-        problems: () => [`pluggable-mesh:mtl: is not a setting of this project; use one of ${KNOWN_KEYS()}`],
+        problems: () => [`pluggable-mesh:mtl: is not a setting of this project; did you mean "mtls"? use one of ${KNOWN_KEYS()}`],
     },
     {
         name: "unknown nested key (a typo)",
         config: () => ({ ...ruoyi(), "pluggable-mesh:istio": JSON.stringify({ controlPlane: "install", gatway: { enabled: true } }) }),
-        problems: () => ['pluggable-mesh:istio: unknown field "gatway"'],
+        problems: () => [
+            'pluggable-mesh:istio: unknown field "gatway" (did you mean "gateway"?); allowed fields: controlPlane, namespace, createNamespace, version, repository, localChartsDir, revision, accessLogs, outboundTrafficPolicy, holdApplicationUntilProxyStarts, proxyResources, gateway, validationFailurePolicy, webhookEndpoint',
+        ],
     },
     {
         name: "wrong type of a scalar",
@@ -77,23 +84,23 @@ const CASES: BadCase[] = [
     {
         name: "unknown field in an app spec component",
         config: () => apps({ spec: specFile("unknown-field.yaml", webApp("shop", ["replica: 2"])) }),
-        problems: () => [`${path.join(specDir, "unknown-field.yaml")}: components[0]: unknown field "replica"`],
+        problems: () => [`${rel("unknown-field.yaml")}: components[0]: unknown field "replica" (did you mean "replicas"?); allowed fields: ${specFields("components", 0)}`],
     },
     {
         name: "unknown field at the top of an app spec",
         config: () => apps({ spec: specFile("unknown-top.yaml", webApp("shop", [], ["replicas: 2"])) }),
-        problems: () => [`${path.join(specDir, "unknown-top.yaml")}: (top level): unknown field "replicas"`],
+        problems: () => [`${rel("unknown-top.yaml")}: (top level): unknown field "replicas"; allowed fields: ${specFields()}`],
     },
     {
         name: "unknown dependency",
         config: () => apps({ spec: specFile("unknown-dep.yaml", webApp("shop", ["dependsOn: [api]"])) }),
-        problems: () => [`${path.join(specDir, "unknown-dep.yaml")}: components[0].dependsOn[0]: "api" is not a component of this app; known: web`],
+        problems: () => [`${rel("unknown-dep.yaml")}: components[0].dependsOn[0]: "api" is not a component of this app; known: web`],
     },
     {
         name: "unknown dependency in another app",
         config: () => apps({ spec: RUOYI_SPEC }, { spec: specFile("unknown-app-dep.yaml", webApp("shop", ["dependsOn: [ruoyi/ruoyi-api]"])) }),
         problems: () => [
-            `${path.join(specDir, "unknown-app-dep.yaml")}: components[0].dependsOn[0]: "ruoyi/ruoyi-api" is not a component of app "ruoyi"; known: ruoyi/ruoyi-ui, ruoyi/ruoyi-admin, ruoyi/mysql, ruoyi/redis`,
+            `${rel("unknown-app-dep.yaml")}: components[0].dependsOn[0]: "ruoyi/ruoyi-api" is not a component of app "ruoyi"; known: ruoyi/ruoyi-ui, ruoyi/ruoyi-admin, ruoyi/mysql, ruoyi/redis`,
         ],
     },
     {
@@ -102,17 +109,17 @@ const CASES: BadCase[] = [
             apps({
                 spec: specFile("unknown-port.yaml", webApp("shop", ["dependsOn: ['api:grpc']"]) + "  - name: api\n    image: shop/api:1\n    ports: [{ name: http, port: 8080 }]\n"),
             }),
-        problems: () => [`${path.join(specDir, "unknown-port.yaml")}: components[0].dependsOn[0]: "grpc" is not a port of "api"; use one of http`],
+        problems: () => [`${rel("unknown-port.yaml")}: components[0].dependsOn[0]: "grpc" is not a port of "api"; use one of http`],
     },
     {
         name: "duplicate internal domain name (two apps share a namespace and a component name)",
         config: () =>
             apps(
                 { spec: specFile("shared-a.yaml", webApp("shop", [], ["namespace: shared"])) },
-                { spec: specFile("shared-b.yaml", webApp("blog", [], ["namespace: shared"])) },
+                { spec: specFile("shared-b.yaml", webApp("blog", [], ["namespace: shared", "createNamespace: false"])) },
             ),
         problems: () => [
-            `${path.join(specDir, "shared-b.yaml")}: components[0].name: internal domain name "web" is already used in namespace "shared" by shop/web; it must be unique per namespace`,
+            `${rel("shared-b.yaml")}: components[0].name: internal domain name "web" is already used in namespace "shared" by shop/web; it must be unique per namespace`,
         ],
     },
     {
@@ -120,34 +127,34 @@ const CASES: BadCase[] = [
         config: () =>
             apps(
                 { spec: specFile("headless-a.yaml", webApp("shop", [], ["namespace: shared"])) },
-                { spec: specFile("headless-b.yaml", "name: blog\nnamespace: shared\ncomponents:\n  - name: web-headless\n    image: nginx:1.27.3\n") },
+                { spec: specFile("headless-b.yaml", "name: blog\nnamespace: shared\ncreateNamespace: false\ncomponents:\n  - name: web-headless\n    image: nginx:1.27.3\n") },
             ),
         problems: () => [
-            `${path.join(specDir, "headless-b.yaml")}: components[0].name: internal domain name "web-headless" is already used in namespace "shared" by shop/web; it must be unique per namespace`,
+            `${rel("headless-b.yaml")}: components[0].name: internal domain name "web-headless" is already used in namespace "shared" by shop/web; it must be unique per namespace`,
         ],
     },
     {
         name: "invalid component name",
         config: () => apps({ spec: specFile("bad-name.yaml", webApp("shop").replace("name: web", "name: Web_UI")) }),
         problems: () => [
-            `${path.join(specDir, "bad-name.yaml")}: components[0].name: expected a DNS-1035 label (lowercase letters, digits, dashes; starts with a letter), given "Web_UI"`,
+            `${rel("bad-name.yaml")}: components[0].name: expected a DNS-1035 label (lowercase letters, digits, dashes; starts with a letter), given "Web_UI"`,
         ],
     },
     {
         name: "port out of range",
         config: () => apps({ spec: specFile("port-range.yaml", webApp("shop", ["ports: [{ name: http, port: 70000 }]"])) }),
-        problems: () => [`${path.join(specDir, "port-range.yaml")}: components[0].ports[0].port: expected at most 65535, given 70000`],
+        problems: () => [`${rel("port-range.yaml")}: components[0].ports[0].port: expected at most 65535, given 70000`],
     },
     {
         name: "reserved port 15001",
         config: () => apps({ spec: specFile("reserved.yaml", webApp("shop", ["ports: [{ name: http, port: 15001 }]"])) }),
-        problems: () => [`${path.join(specDir, "reserved.yaml")}: components[0].ports[0].port: container port 15001 is reserved for sidecars (15000-15099); choose another port`],
+        problems: () => [`${rel("reserved.yaml")}: components[0].ports[0].port: container port 15001 is reserved for sidecars (15000-15099); choose another port`],
     },
     {
         name: "reserved container port behind a free Service port",
         config: () => apps({ spec: specFile("reserved-target.yaml", webApp("shop", ["ports: [{ name: http, port: 80, targetPort: 15090 }]"])) }),
         problems: () => [
-            `${path.join(specDir, "reserved-target.yaml")}: components[0].ports[0].targetPort: container port 15090 is reserved for sidecars (15000-15099); choose another port`,
+            `${rel("reserved-target.yaml")}: components[0].ports[0].targetPort: container port 15090 is reserved for sidecars (15000-15099); choose another port`,
         ],
     },
     {
@@ -198,13 +205,13 @@ const CASES: BadCase[] = [
     {
         name: "bad duration",
         config: () => apps({ spec: specFile("duration.yaml", webApp("shop", [], ["traffic: { timeout: 15 seconds }"])) }),
-        problems: () => [`${path.join(specDir, "duration.yaml")}: traffic.timeout: expected a duration such as "250ms", "15s" or "2m", given "15 seconds"`],
+        problems: () => [`${rel("duration.yaml")}: traffic.timeout: expected a duration such as "250ms", "15s" or "2m", given "15 seconds"`],
     },
     {
         name: "unknown retry condition",
         config: () => apps({ spec: specFile("retry-on.yaml", webApp("shop", [], ["traffic: { retries: { retryOn: [5xx, sometimes] } }"])) }),
         problems: () => [
-            `${path.join(specDir, "retry-on.yaml")}: traffic.retries.retryOn[1]: "sometimes" is not a retry condition; use one of 5xx, gateway-error, reset, reset-before-request, connect-failure, envoy-ratelimited, retriable-4xx, refused-stream, retriable-status-codes, retriable-headers, http3-post-connect-failure, cancelled, deadline-exceeded, internal, resource-exhausted, unavailable`,
+            `${rel("retry-on.yaml")}: traffic.retries.retryOn[1]: "sometimes" is not a retry condition; use one of 5xx, gateway-error, reset, reset-before-request, connect-failure, envoy-ratelimited, retriable-4xx, refused-stream, retriable-status-codes, retriable-headers, http3-post-connect-failure, cancelled, deadline-exceeded, internal, resource-exhausted, unavailable`,
         ],
     },
     {
@@ -218,7 +225,7 @@ const CASES: BadCase[] = [
                 ),
             }),
         problems: () => [
-            `${path.join(specDir, "placeholder.yaml")}: components[0].configFiles[0].content: placeholder {{ api.http.url }} refers to no declared dependency; declare "api:http" in dependsOn`,
+            `${rel("placeholder.yaml")}: components[0].configFiles[0].content: placeholder {{ api.http.url }} refers to no declared dependency; declare "api:http" in dependsOn`,
         ],
     },
     {
@@ -229,7 +236,7 @@ const CASES: BadCase[] = [
     {
         name: "invalid YAML",
         config: () => apps({ spec: specFile("invalid.yaml", "name: shop\ncomponents:\n  - name: web\n   image: nginx:1.27.3\n") }),
-        problems: () => [`pluggable-mesh:apps[0].spec: ${path.join(specDir, "invalid.yaml")} is not valid YAML: Sequence item without - indicator at line 4, column 1`],
+        problems: () => [`pluggable-mesh:apps[0].spec: "${rel("invalid.yaml")}" is not valid YAML: Sequence item without - indicator at line 4, column 1`],
     },
     {
         name: "several stack config problems at once",
@@ -243,7 +250,7 @@ const CASES: BadCase[] = [
             'pluggable-mesh:production: expected boolean, given "yes"',
             'pluggable-mesh:mtls: "strict" is not allowed; use one of STRICT, PERMISSIVE',
             'pluggable-mesh:apps[0].mode: "consul" is not a mode; use one of native, envoy, istio, linkerd',
-            `pluggable-mesh:mtl: is not a setting of this project; use one of ${KNOWN_KEYS()}`,
+            `pluggable-mesh:mtl: is not a setting of this project; did you mean "mtls"? use one of ${KNOWN_KEYS()}`,
         ],
     },
     {
@@ -261,36 +268,18 @@ const CASES: BadCase[] = [
             'pluggable-mesh:observability.kialiAuth: "anonymous" is refused for a production stack (pluggable-mesh:production is true); use "token"',
             'pluggable-mesh:observability.enabled: Kiali needs an Istio control plane; set pluggable-mesh:istio.controlPlane to "install" or "existing", or set this to false',
             'pluggable-mesh:apps[2].spec: cannot read app spec file "stacks/apps/nope.yaml" (relative to the project root)',
-            `${path.join(specDir, "several.yaml")}: components[0].ports[0].port: container port 15001 is reserved for sidecars (15000-15099); choose another port`,
-            `${path.join(specDir, "several.yaml")}: components[0].dependsOn[0]: "api" is not a component of this app; known: web`,
+            `${rel("several.yaml")}: components[0].ports[0].port: container port 15001 is reserved for sidecars (15000-15099); choose another port`,
+            `${rel("several.yaml")}: components[0].dependsOn[0]: "api" is not a component of this app; known: web`,
             'pluggable-mesh:linkerd.controlPlane: app "ruoyi" uses mode linkerd, but the stack declares no Linkerd control plane; install Linkerd and set it to "existing"',
         ],
     },
 ];
 
-/** Runs the program and returns what it threw and how many resources it registered first. */
-async function attempt(config: Record<string, string>): Promise<{ error: unknown; registered: number }> {
-    let error: unknown;
-    const run = await runWithMocks(
-        () => {
-            try {
-                pluggableMesh(PROJECT_ROOT);
-            } catch (thrown) {
-                error = thrown;
-            }
-        },
-        { stack: "bad", config },
-    );
-    return { error, registered: run.resources.length };
-}
-
-function expectedMessage(problems: readonly string[]): string {
-    return `invalid configuration (${problems.length === 1 ? "1 problem" : `${problems.length} problems`}):\n${problems.join("\n")}`;
-}
-
 describe("bad configuration", () => {
     before(() => {
-        specDir = fs.mkdtempSync(path.join(os.tmpdir(), "pluggable-mesh-bad-specs-"));
+        // Inside the project (out/ is git-ignored): spec files outside it are refused.
+        fs.mkdirSync(path.join(PROJECT_ROOT, "out"), { recursive: true });
+        specDir = fs.mkdtempSync(path.join(PROJECT_ROOT, "out", "bad-specs-"));
     });
     after(() => {
         fs.rmSync(specDir, { recursive: true, force: true });

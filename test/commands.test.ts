@@ -70,7 +70,7 @@ describe("stack files: one reader, one message per mistake", function () {
         for (const bad of ["", ".", "..", "../dev", "a/b", "dev\n", "x".repeat(101)]) {
             assert.throws(() => stackFileName(bad), (error: unknown) => error instanceof UserError && /is not a stack name; stack names use letters, digits, "-", "_" and "\." \(at most 100\)$/.test((error as Error).message), JSON.stringify(bad));
         }
-        assert.throws(() => stackFileName("x".repeat(101)), { message: `"${"x".repeat(60)}..." is not a stack name; stack names use letters, digits, "-", "_" and "." (at most 100)` });
+        assert.throws(() => stackFileName("x".repeat(101)), { message: `"${"x".repeat(60)}…" (101 characters) is not a stack name; stack names use letters, digits, "-", "_" and "." (at most 100)` });
     });
 
     it("a stack without a file names the stacks there", function () {

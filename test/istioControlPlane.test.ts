@@ -158,6 +158,7 @@ describe("IstioControlPlane", () => {
                         },
                     },
                     meshConfig: {
+                        trustDomain: "cluster.local",
                         accessLogFile: "",
                         outboundTrafficPolicy: { mode: "ALLOW_ANY" },
                         defaultConfig: { holdApplicationUntilProxyStarts: true },
@@ -242,6 +243,7 @@ describe("IstioControlPlane", () => {
                     tag: "1.29.6",
                 },
                 meshConfig: {
+                    trustDomain: "cluster.local",
                     accessLogFile: "/dev/stdout",
                     outboundTrafficPolicy: { mode: "REGISTRY_ONLY" },
                     defaultConfig: { holdApplicationUntilProxyStarts: false },
@@ -317,11 +319,11 @@ describe("IstioControlPlane", () => {
                     error.message,
                     [
                         "invalid configuration (5 problems):",
-                        `broken.namespace: "Istio_System" is not a namespace name; use a DNS-1123 label (lowercase letters, digits, '-', at most 63 characters)`,
+                        `broken.namespace: "Istio_System" is not a DNS-1123 label; use lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters`,
                         `broken.version: "1.30" is not an Istio release version; use major.minor.patch, e.g. "1.30.5"`,
                         `broken.revision: "Canary" is not a revision name; use lowercase letters, digits and '-' (e.g. "1-30-5"), at most 56 characters`,
                         `broken.localChartsDir: set together with repository "https://charts.example.com/istio"; choose one chart source`,
-                        `broken.localChartsDir: "/nonexistent/charts" has no chart (Chart.yaml) in base/, istiod/ (or istio-control/istio-discovery/)`,
+                        `broken.localChartsDir: has no chart (Chart.yaml) in base/, istiod/ (or istio-control/istio-discovery/)`,
                     ].join("\n"),
                 );
                 assert.ok(error instanceof pulumi.RunError);

@@ -192,7 +192,7 @@ describe("Kiali configuration", () => {
         assert.equal(kiali.checkSigningKey("0123456789abcdef0123456789abcdef"), undefined);
         assert.equal(
             kiali.checkSigningKey("kiali"),
-            "the Kiali signing key is 5 bytes long; Kiali needs exactly 16, 24 or 32 bytes (e.g. `openssl rand -hex 16` gives 32)",
+            "is set (the value is not shown), but Kiali accepts only a signing key of exactly 16, 24 or 32 bytes; e.g. `openssl rand -hex 16` gives 32",
         );
     });
 });

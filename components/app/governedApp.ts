@@ -110,8 +110,11 @@ export class GovernedApp extends pulumi.ComponentResource {
         let namespace: pulumi.Resource | undefined;
         for (const object of rendered.objects) {
             const dependsOn = namespace ? [...platformReady, namespace] : platformReady;
-            const resource = registerManifest(object.name, object.manifest, { parent: this, dependsOn });
-            if (object.manifest.kind === "Namespace") namespace = resource;
+            const isNamespace = object.manifest.kind === "Namespace";
+            // A shared namespace outlives its owner: deleting it would delete the other apps' objects (and volume claims) with it.
+            const retain = isNamespace && app.retainNamespace ? { retainOnDelete: true } : {};
+            const resource = registerManifest(object.name, object.manifest, { parent: this, dependsOn, ...retain });
+            if (isNamespace) namespace = resource;
         }
 
         this.namespace = app.namespace;

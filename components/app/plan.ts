@@ -1,5 +1,5 @@
 import { failOnProblems } from "../resources";
-import { type Problem, zodProblems, buildAppModel, buildDirectory, linkDependents, type AppModel, type PlacedApp, appSpecSchema, type ModeName } from "../model";
+import { type Problem, prototypeKeyProblems, zodProblems, buildAppModel, buildDirectory, checkExposures, checkNamespaces, linkDependents, sharedNamespaces, type AppModel, type PlacedApp, appSpecSchema, type ModeName } from "../model";
 import { modeNamed, type Platform } from "../modes";
 
 /** One app to plan: its spec as written, and where it came from. */
@@ -26,19 +26,30 @@ export function checkApps(inputs: readonly AppInput[], options: PlanOptions): { 
     const placed: PlacedApp[] = [];
     inputs.forEach((input, index) => {
         const source = input.source ?? `app[${index}]`;
+        const keyOf = (path: string) => `${source}: ${path || "(top level)"}`;
+        const prototypeKeys = prototypeKeyProblems(input.spec, keyOf);
         const parsed = appSpecSchema.safeParse(input.spec, { reportInput: true });
+        if (prototypeKeys.length > 0) {
+            problems.push(...prototypeKeys);
+            return;
+        }
         if (!parsed.success) {
-            problems.push(...zodProblems(parsed.error, (path) => `${source}: ${path || "(top level)"}`));
+            // hideDocument: a file that is not an app spec at all (a scalar, a list) is never shown, only its kind.
+            problems.push(...zodProblems(parsed.error, keyOf, { schema: appSpecSchema, hideDocument: true }));
             return;
         }
         placed.push({ spec: parsed.data, mode: input.mode ?? parsed.data.mode ?? options.defaultMode ?? "native", source });
     });
     const { directory, problems: directoryProblems } = buildDirectory(placed);
     problems.push(...directoryProblems);
+    // The mesh's own namespaces are as off-limits to apps as Kubernetes' system namespaces.
+    const meshNamespaces = [options.platform.istio?.namespace, options.platform.linkerd?.namespace].filter((namespace): namespace is string => namespace !== undefined);
+    problems.push(...checkNamespaces(placed, meshNamespaces), ...checkExposures(placed));
+    const shared = sharedNamespaces(placed);
     const apps = placed.map((app) => {
         const { model, problems: appProblems } = buildAppModel(app, directory, options.defaultMtls ?? "PERMISSIVE");
         problems.push(...appProblems);
-        return model;
+        return { ...model, retainNamespace: shared.has(model.namespace) };
     });
     linkDependents(apps);
     for (const app of apps) problems.push(...modeNamed(app.mode).requirements(app, options.platform));

@@ -1,4 +1,4 @@
-import { shortHash, kubeName, type Protocol, type ExtraObject, type Manifest, findPlaceholderDependency, formatAddress, PLACEHOLDER, type Address, type AppModel, type ComponentModel, type AddressFormat } from "../model";
+import { configFileKey, shortHash, kubeName, type Protocol, type ExtraObject, type Manifest, findPlaceholderDependency, formatAddress, PLACEHOLDER, type Address, type AppModel, type ComponentModel, type AddressFormat } from "../model";
 import { modeNamed, type ComponentDecoration, type Platform } from "../modes";
 import { SECURITY_EXEMPTION_ANNOTATION } from "../../policy/contract";
 
@@ -98,7 +98,7 @@ function renderComponent(component: ComponentModel, app: AppModel, decoration: C
     if (spec.configFiles.length > 0) {
         const data: Record<string, string> = {};
         spec.configFiles.forEach((file, index) => {
-            const key = `file-${index}-${file.path.split("/").pop()!.replace(/[^-._a-zA-Z0-9]/g, "_")}`;
+            const key = configFileKey(index, file.path);
             data[key] = resolvePlaceholders(file.content, component, decoration.addresses);
             volumeMounts.push({ name: "config-files", mountPath: file.path, subPath: key, readOnly: true });
         });

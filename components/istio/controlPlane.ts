@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { given, type Problem } from "../model";
+import { dnsLabel, dnsSubdomain, given, parseQuantity, quantity, type Problem } from "../model";
 import { PLATFORM_DEFAULTS, type IstioPlatform } from "../modes";
 import { failOnProblems, type IstioPlatformArgs } from "../resources";
 import { DEFAULT_ISTIO_VERSION, checkIstioSupport, istioMinor } from "./support";
@@ -134,6 +134,12 @@ export interface IstioControlPlaneArgs {
      * chart's `defaultRevision`, and makes the injection labels revision labels. @default undefined (no revision)
      */
     revision?: string;
+    /**
+     * SPIFFE trust domain of the mesh: istiod's `meshConfig.trustDomain`, and the first part of every
+     * principal (`<trustDomain>/ns/<namespace>/sa/<account>`) that AuthorizationPolicies name. Every
+     * principal must come from this one value, or in-mesh calls are denied. @default "cluster.local"
+     */
+    trustDomain?: string;
     /** Mesh-wide proxy behaviour. @default { accessLogs: false, outboundTrafficPolicy: "ALLOW_ANY", holdApplicationUntilProxyStarts: true } */
     meshConfig?: IstioMeshConfigArgs;
     /** Sidecar resources. @default requests 100m/128Mi, limits 2000m/1024Mi (Istio's defaults) */
@@ -169,6 +175,7 @@ export interface ResolvedIstioControlPlaneArgs {
     repository: string;
     localChartsDir: string | undefined;
     revision: string | undefined;
+    trustDomain: string;
     meshConfig: Required<IstioMeshConfigArgs>;
     proxyResources: { requests: Required<ComputeResourcesArgs>; limits: Required<ComputeResourcesArgs> };
     gateway: Required<IstioGatewayArgs>;
@@ -186,6 +193,7 @@ export function withDefaults(args: IstioControlPlaneArgs = {}): ResolvedIstioCon
         repository: args.repository ?? ISTIO_CHART_REPOSITORY,
         localChartsDir: args.localChartsDir,
         revision: args.revision,
+        trustDomain: args.trustDomain ?? PLATFORM_DEFAULTS.trustDomain,
         meshConfig: {
             accessLogs: args.meshConfig?.accessLogs ?? false,
             outboundTrafficPolicy: args.meshConfig?.outboundTrafficPolicy ?? "ALLOW_ANY",
@@ -209,6 +217,28 @@ export function withDefaults(args: IstioControlPlaneArgs = {}): ResolvedIstioCon
         kubernetesVersion: args.kubernetesVersion,
         webhookEndpoint: args.webhookEndpoint,
     };
+}
+
+/** Requests and limits of the sidecars: Kubernetes quantities, and no request above its limit (Kubernetes refuses the pod). */
+function checkProxyResources(resources: ResolvedIstioControlPlaneArgs["proxyResources"]): Problem[] {
+    const problems: Problem[] = [];
+    for (const kind of ["requests", "limits"] as const) {
+        for (const resource of ["cpu", "memory"] as const) {
+            const problem = quantity(resources[kind][resource]);
+            if (problem) problems.push({ key: `proxyResources.${kind}.${resource}`, message: problem });
+        }
+    }
+    for (const resource of ["cpu", "memory"] as const) {
+        const request = parseQuantity(resources.requests[resource]);
+        const limit = parseQuantity(resources.limits[resource]);
+        if (request !== undefined && limit !== undefined && request > limit) {
+            problems.push({
+                key: `proxyResources.requests.${resource}`,
+                message: `${given(resources.requests[resource])} is more than the limit ${given(resources.limits[resource])}; a request must not exceed its limit (Kubernetes refuses the pod)`,
+            });
+        }
+    }
+    return problems;
 }
 
 /** Paths of the three charts inside a local charts folder. */
@@ -243,7 +273,6 @@ export function resolveLocalCharts(
     return { paths, missing };
 }
 
-const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /**
  * Every problem with the arguments, keyed by argument name (e.g. `revision`), so the caller can
@@ -254,9 +283,11 @@ export function validateIstioControlPlaneArgs(
     exists: (file: string) => boolean = fs.existsSync,
 ): Problem[] {
     const problems: Problem[] = [];
-    if (!DNS_1123_LABEL.test(args.namespace) || args.namespace.length > 63) {
-        problems.push({ key: "namespace", message: `${given(args.namespace)} is not a namespace name; use a DNS-1123 label (lowercase letters, digits, '-', at most 63 characters)` });
-    }
+    const namespaceProblem = dnsLabel(args.namespace);
+    if (namespaceProblem) problems.push({ key: "namespace", message: namespaceProblem });
+    const trustDomainProblem = dnsSubdomain(args.trustDomain);
+    if (trustDomainProblem) problems.push({ key: "trustDomain", message: trustDomainProblem });
+    problems.push(...checkProxyResources(args.proxyResources));
     if (istioMinor(args.version) === undefined) {
         problems.push({ key: "version", message: `${given(args.version)} is not an Istio release version; use major.minor.patch, e.g. ${given(DEFAULT_ISTIO_VERSION)}` });
     } else if (args.kubernetesVersion !== undefined) {
@@ -265,7 +296,7 @@ export function validateIstioControlPlaneArgs(
             problems.push({ key: "version", message: unsupported });
         }
     }
-    if (args.revision !== undefined && (!DNS_1123_LABEL.test(args.revision) || args.revision.length > 56)) {
+    if (args.revision !== undefined && (dnsLabel(args.revision) !== undefined || args.revision.length > 56)) {
         // istiod names its Service "istiod-<revision>", which must stay a label of at most 63 characters.
         problems.push({ key: "revision", message: `${given(args.revision)} is not a revision name; use lowercase letters, digits and '-' (e.g. "1-30-5"), at most 56 characters` });
     }
@@ -276,7 +307,8 @@ export function validateIstioControlPlaneArgs(
         const { missing } = resolveLocalCharts(args.localChartsDir, exists);
         const needed = args.gateway.enabled ? missing : missing.filter((folder) => folder !== "gateway/");
         if (needed.length > 0) {
-            problems.push({ key: "localChartsDir", message: `${given(args.localChartsDir)} has no chart (Chart.yaml) in ${needed.join(", ")}` });
+            // The folder is not echoed: it is resolved to an absolute path, which says more about the machine than the user wrote.
+            problems.push({ key: "localChartsDir", message: `has no chart (Chart.yaml) in ${needed.join(", ")}` });
         }
     }
     if (!OUTBOUND_TRAFFIC_POLICIES.includes(args.meshConfig.outboundTrafficPolicy)) {
@@ -329,16 +361,16 @@ export function checkIstioControlPlaneArgs(args: IstioControlPlaneArgs): Problem
  * present: its namespace, revision, injection labels and ingress gateway. Principals carry
  * `trustDomain`, as every principal the modes write.
  */
-export function istioPlatform(args: IstioControlPlaneArgs, trustDomain: string): IstioPlatform {
+export function istioPlatform(args: IstioControlPlaneArgs): IstioPlatform {
     const resolved = withDefaults(args);
-    const gateway = gatewayInfo(resolved.namespace, resolved.gateway.enabled);
+    const gateway = gatewayInfo(resolved.namespace, resolved.gateway.enabled, resolved.trustDomain);
     return {
         namespace: resolved.namespace,
         revision: resolved.revision,
         namespaceInjectionLabels: namespaceInjectionLabels(resolved.revision),
         podInjectionLabels: podInjectionLabels(resolved.revision),
         gateway: gateway.enabled
-            ? { namespace: gateway.namespace, selector: gateway.selectorLabels, principal: `${trustDomain}/ns/${gateway.namespace}/sa/${gateway.serviceAccount}` }
+            ? { namespace: gateway.namespace, selector: gateway.selectorLabels, principal: gateway.principal }
             : undefined,
     };
 }
@@ -378,17 +410,17 @@ export interface IstioGatewayInfo {
 
 /**
  * The gateway's identity, mirroring the gateway chart's helpers: `app` is the name, `istio` is the
- * name without its `istio-` prefix, the ServiceAccount is the name. The trust domain is Istio's
- * default `cluster.local`.
+ * name without its `istio-` prefix, the ServiceAccount is the name. The principal carries the
+ * mesh's trust domain (the one istiod is given).
  */
-export function gatewayInfo(namespace: string, enabled: boolean): IstioGatewayInfo {
+export function gatewayInfo(namespace: string, enabled: boolean, trustDomain: string = PLATFORM_DEFAULTS.trustDomain): IstioGatewayInfo {
     return {
         enabled,
         namespace,
         name: GATEWAY_NAME,
         selectorLabels: { app: GATEWAY_NAME, istio: GATEWAY_NAME.replace(/^istio-/, "") },
         serviceAccount: GATEWAY_NAME,
-        principal: `cluster.local/ns/${namespace}/sa/${GATEWAY_NAME}`,
+        principal: `${trustDomain}/ns/${namespace}/sa/${GATEWAY_NAME}`,
         serviceHost: `${GATEWAY_NAME}.${namespace}.svc.cluster.local`,
     };
 }
@@ -417,6 +449,8 @@ export function istiodValues(args: ResolvedIstioControlPlaneArgs): Record<string
     const values: Record<string, unknown> = {
         global,
         meshConfig: {
+            // The identity istiod issues; AuthorizationPolicy principals are written with the same value.
+            trustDomain: args.trustDomain,
             accessLogFile: args.meshConfig.accessLogs ? "/dev/stdout" : "",
             outboundTrafficPolicy: { mode: args.meshConfig.outboundTrafficPolicy },
             defaultConfig: { holdApplicationUntilProxyStarts: args.meshConfig.holdApplicationUntilProxyStarts },
@@ -557,9 +591,9 @@ export class IstioControlPlane extends pulumi.ComponentResource {
         this.revision = resolved.revision;
         this.namespaceInjectionLabels = namespaceInjectionLabels(resolved.revision);
         this.podInjectionLabels = podInjectionLabels(resolved.revision);
-        this.gateway = gatewayInfo(resolved.namespace, resolved.gateway.enabled);
+        this.gateway = gatewayInfo(resolved.namespace, resolved.gateway.enabled, resolved.trustDomain);
         this.ready = istiod;
-        this.platform = { ...istioPlatform(args, PLATFORM_DEFAULTS.trustDomain), ready: istiod };
+        this.platform = { ...istioPlatform(args), ready: istiod };
 
         this.registerOutputs({
             namespace: this.namespace,

@@ -3,10 +3,13 @@
  * names, problems and plain manifests. The bottom layer: it imports no Pulumi and nothing else
  * of ours, so modes, components and tools can all build on it.
  */
+export * from "./limits";
 export * from "./manifest";
 export * from "./model";
 export * from "./names";
 export * from "./policy";
 export * from "./problems";
 export * from "./spec";
+export * from "./syntax";
+export * from "./userText";
 export * from "./zodProblems";

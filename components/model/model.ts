@@ -1,4 +1,6 @@
 import type { Problem } from "./problems";
+import { checkConfigFileLimits, checkMountPaths, checkResources, namespaceOf, PLACEHOLDER } from "./limits";
+import { given } from "./userText";
 import { kubeName } from "./names";
 import { isHttpProtocol, type Protocol, type TrafficPolicy } from "./policy";
 import {
@@ -77,6 +79,11 @@ export interface AppModel {
     name: string;
     namespace: string;
     createNamespace: boolean;
+    /**
+     * Keep the Namespace in the cluster when this app is removed: other apps of the stack use it too,
+     * and deleting a Namespace deletes everything in it.
+     */
+    retainNamespace: boolean;
     mode: ModeName;
     mtls: "STRICT" | "PERMISSIVE";
     components: ComponentModel[];
@@ -108,9 +115,6 @@ export function resolvePorts(component: ComponentSpec): ResolvedPort[] {
     }));
 }
 
-function namespaceOf(spec: AppSpec): string {
-    return spec.namespace ?? spec.name;
-}
 
 /** Builds the directory of every component of every app and reports name clashes between them. */
 export function buildDirectory(apps: readonly PlacedApp[]): { directory: Directory; problems: Problem[] } {
@@ -198,16 +202,20 @@ function checkPorts(component: ComponentSpec, at: string, problems: Problem[]): 
     const portNames = component.ports.map((port) => port.name);
     for (const [field, probe] of [["readiness", component.readiness], ["liveness", component.liveness]] as const) {
         if (probe && !names.has(probe.port)) {
-            problems.push({ key: `${at}.${field}.port`, message: `"${probe.port}" is not a port of component "${component.name}"; use one of ${portNames.join(", ") || "(no ports declared)"}` });
+            problems.push({ key: `${at}.${field}.port`, message: `${given(probe.port)} is not a port of component "${component.name}"; use one of ${portNames.join(", ") || "(no ports declared)"}` });
         }
     }
-    if (component.expose && !names.has(component.expose.port)) {
-        problems.push({ key: `${at}.expose.port`, message: `"${component.expose.port}" is not a port of component "${component.name}"; use one of ${portNames.join(", ") || "(no ports declared)"}` });
+    const exposed = component.expose && component.ports.find((port) => port.name === component.expose!.port);
+    if (component.expose && !exposed) {
+        problems.push({ key: `${at}.expose.port`, message: `${given(component.expose.port)} is not a port of component "${component.name}"; use one of ${portNames.join(", ") || "(no ports declared)"}` });
+    } else if (exposed && !isHttpProtocol(exposed.protocol)) {
+        problems.push({
+            key: `${at}.expose.port`,
+            message: `${given(exposed.name)} is a ${exposed.protocol} port; expose publishes an HTTP route (Ingress or the Istio gateway), so expose a port of protocol http, http2 or grpc`,
+        });
     }
 }
 
-/** Placeholders in config files: `{{ component.port.format }}`, `{{ app/component.format }}` (first port) and so on. */
-export const PLACEHOLDER = /\{\{\s*([a-z0-9-]+(?:\/[a-z0-9-]+)?)(?:\.([a-z0-9-]+))?\.(host|port|address|url)\s*\}\}/g;
 
 /** Resolves the dependencies of one component against the directory, reporting every unknown reference. */
 function resolveDependencies(app: AppSpec, component: ComponentSpec, at: string, directory: Directory, problems: Problem[]): DependencyModel[] {
@@ -263,10 +271,8 @@ function resolveDependencies(app: AppSpec, component: ComponentSpec, at: string,
 }
 
 function checkConfigFiles(component: ComponentSpec, at: string, dependencies: DependencyModel[], app: string, problems: Problem[]): void {
-    const paths = new Set<string>();
+    problems.push(...checkMountPaths(component, at), ...checkConfigFileLimits(component, at));
     component.configFiles.forEach((file, index) => {
-        if (paths.has(file.path)) problems.push({ key: `${at}.configFiles[${index}].path`, message: `"${file.path}" is mounted twice` });
-        paths.add(file.path);
         for (const match of file.content.matchAll(PLACEHOLDER)) {
             if (!findPlaceholderDependency(dependencies, app, match[1]!, match[2])) {
                 problems.push({
@@ -294,6 +300,7 @@ export function buildAppModel(placed: PlacedApp, directory: Directory, defaultMt
         if (seen.has(component.name)) problems.push({ key: `${at}.name`, message: `component "${component.name}" is declared twice in app "${spec.name}"` });
         seen.add(component.name);
         checkPorts(component, at, problems);
+        problems.push(...checkResources(component, at));
         const dependencies = resolveDependencies(spec, component, at, directory, problems);
         checkConfigFiles(component, at, dependencies, spec.name, problems);
         const ref = directory.get(directoryKey(spec.name, component.name))!;
@@ -307,7 +314,7 @@ export function buildAppModel(placed: PlacedApp, directory: Directory, defaultMt
         return model;
     });
     return {
-        model: { name: spec.name, namespace: namespaceOf(spec), createNamespace: spec.createNamespace, mode, mtls: spec.mtls ?? defaultMtls, components },
+        model: { name: spec.name, namespace: namespaceOf(spec), createNamespace: spec.createNamespace, retainNamespace: false, mode, mtls: spec.mtls ?? defaultMtls, components },
         problems,
     };
 }

@@ -3,12 +3,6 @@ import { createHash } from "node:crypto";
 /** Kubernetes object names (DNS-1123 labels) are at most 63 characters. */
 export const MAX_NAME_LENGTH = 63;
 
-/** A DNS-1035 label: what a Service name (a component's internal domain name) must be. */
-export const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-
-/** An IANA service name: what a container port name must be (≤15 characters, at least one letter). */
-export const IANA_SERVICE_NAME = /^(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?=[a-z0-9]))*$/;
-
 /** A short, stable hash of some text; used for truncated names and to roll pods on config change. */
 export function shortHash(text: string, length = 8): string {
     return createHash("sha256").update(text).digest("hex").slice(0, length);

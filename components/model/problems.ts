@@ -10,11 +10,3 @@ export interface Problem {
 export function formatProblems(problems: readonly Problem[]): string {
     return problems.map((problem) => `${problem.key}: ${problem.message}`).join("\n");
 }
-
-/** Renders a value the user gave, for error messages: strings quoted, everything else as JSON. */
-export function given(value: unknown): string {
-    if (value === undefined) {
-        return "nothing";
-    }
-    return JSON.stringify(value);
-}

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { DNS_1035_LABEL, IANA_SERVICE_NAME } from "./names";
+import { DNS_1035_LABEL, IANA_SERVICE_NAME, MAX_INT32, dnsLabel, dnsSubdomain, envVarName as envVarNameRule, hostName, imageReference, labelValue, mountPath, quantity as quantityRule, ruleString } from "./syntax";
+import { given } from "./userText";
 import { PROTOCOLS, RETRY_CONDITIONS, type TrafficPolicy } from "./policy";
 
 /**
@@ -12,7 +13,7 @@ export const MODE_NAMES = ["native", "envoy", "istio", "linkerd"] as const;
 export type ModeName = (typeof MODE_NAMES)[number];
 
 export const modeSchema = z.enum(MODE_NAMES, {
-    error: (issue) => `${JSON.stringify(issue.input)} is not a mode; use one of ${MODE_NAMES.join(", ")}`,
+    error: (issue) => `${given(issue.input)} is not a mode; use one of ${MODE_NAMES.join(", ")}`,
 });
 
 /** Ports reserved for sidecars (Istio's proxy uses 15000-15090, our envoy sidecar the same range). */
@@ -24,7 +25,7 @@ export const MAX_COMPONENT_NAME_LENGTH = 63 - "-headless".length;
 /** A duration as people write it ("15s", "250ms", "2m"), parsed to milliseconds. */
 const duration = z
     .string()
-    .regex(/^\d+(\.\d+)?(ms|s|m)$/, { error: (issue) => `expected a duration such as "250ms", "15s" or "2m", given ${JSON.stringify(issue.input)}` })
+    .regex(/^\d+(\.\d+)?(ms|s|m)$/, { error: (issue) => `expected a duration such as "250ms", "15s" or "2m", given ${given(issue.input)}` })
     .transform((text) => {
         const [, amount, unit] = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text)!;
         const factor = unit === "ms" ? 1 : unit === "s" ? 1000 : 60_000;
@@ -64,7 +65,7 @@ export const trafficSchema = z.strictObject({
             /** @default connect-failure, refused-stream, reset, unavailable, cancelled */
             /** Envoy's vocabulary, which Istio shares; envoy would silently ignore an unknown word, so it is refused here. */
             retryOn: z
-                .array(z.enum(RETRY_CONDITIONS as [string, ...string[]], { error: (issue) => `${JSON.stringify(issue.input)} is not a retry condition; use one of ${RETRY_CONDITIONS.join(", ")}` }))
+                .array(z.enum(RETRY_CONDITIONS as [string, ...string[]], { error: (issue) => `${given(issue.input)} is not a retry condition; use one of ${RETRY_CONDITIONS.join(", ")}` }))
                 .min(1)
                 .optional(),
         })
@@ -112,7 +113,7 @@ export function resolveTraffic(...specs: (TrafficSpec | undefined)[]): TrafficPo
 
 const portSchema = z.strictObject({
     /** Port name, an IANA service name (≤15 characters); also the container port name. */
-    name: z.string().max(15).regex(IANA_SERVICE_NAME, { error: (issue) => `expected a port name of lowercase letters, digits and single dashes (≤15 characters), given ${JSON.stringify(issue.input)}` }),
+    name: z.string().max(15).regex(IANA_SERVICE_NAME, { error: (issue) => `expected a port name of lowercase letters, digits and single dashes (≤15 characters), given ${given(issue.input)}` }),
     /** Port of the Service, the one callers use. */
     port: z.number().int().min(1).max(65535),
     /** Port the container listens on. @default the same as `port` */
@@ -125,13 +126,13 @@ const portSchema = z.strictObject({
 export const ADDRESS_FORMATS = ["host", "port", "address", "url"] as const;
 export type AddressFormat = (typeof ADDRESS_FORMATS)[number];
 
-const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: (issue) => `expected an environment variable name, given ${JSON.stringify(issue.input)}` });
+const envVarName = ruleString(envVarNameRule);
 
 /** `component`, `component:port`, `otherApp/component` or `otherApp/component:port`. */
 const DEPENDENCY_REF = /^(?:([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/)?([a-z]([-a-z0-9]*[a-z0-9])?)(?::([a-z0-9-]+))?$/;
 
 const dependencyTarget = z.string().regex(DEPENDENCY_REF, {
-    error: (issue) => `expected "component", "component:port", "app/component" or "app/component:port", given ${JSON.stringify(issue.input)}`,
+    error: (issue) => `expected "component", "component:port", "app/component" or "app/component:port", given ${given(issue.input)}`,
 });
 
 const dependencySchema = z.union([
@@ -144,7 +145,7 @@ const dependencySchema = z.union([
     }),
 ]);
 
-const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$/, { error: (issue) => `expected a Kubernetes quantity such as "500m", "256Mi" or "10Gi", given ${JSON.stringify(issue.input)}` });
+const quantity = ruleString(quantityRule);
 const resourceList = z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() });
 
 const probeSchema = z.strictObject({
@@ -153,9 +154,9 @@ const probeSchema = z.strictObject({
     /** HTTP path; a TCP probe when absent. */
     path: z.string().startsWith("/").optional(),
     /** @default 5 */
-    initialDelaySeconds: z.number().int().min(0).default(5),
+    initialDelaySeconds: z.number().int().min(0).max(MAX_INT32).default(5),
     /** @default 10 */
-    periodSeconds: z.number().int().min(1).default(10),
+    periodSeconds: z.number().int().min(1).max(MAX_INT32).default(10),
 });
 
 const componentSchema = z.strictObject({
@@ -163,17 +164,17 @@ const componentSchema = z.strictObject({
     name: z
         .string()
         .max(MAX_COMPONENT_NAME_LENGTH)
-        .regex(DNS_1035_LABEL, { error: (issue) => `expected a DNS-1035 label (lowercase letters, digits, dashes; starts with a letter), given ${JSON.stringify(issue.input)}` }),
+        .regex(DNS_1035_LABEL, { error: (issue) => `expected a DNS-1035 label (lowercase letters, digits, dashes; starts with a letter), given ${given(issue.input)}` }),
     /** Container image, pinned by tag or digest. */
-    image: z.string().min(1),
+    image: ruleString(imageReference),
     /** Container command (entrypoint override). */
     command: z.array(z.string()).optional(),
     /** Container arguments. */
     args: z.array(z.string()).optional(),
     /** Pod replicas. @default 1 */
-    replicas: z.number().int().min(0).default(1),
+    replicas: z.number().int().min(0).max(MAX_INT32).default(1),
     /** Version label (Kiali groups workloads by app and version). @default "v1" */
-    version: z.string().regex(/^[a-zA-Z0-9]([-a-zA-Z0-9_.]*[a-zA-Z0-9])?$/).max(63).default("v1"),
+    version: ruleString(labelValue).min(1).default("v1"),
     /** Ports the component serves. @default [] */
     ports: z.array(portSchema).default([]),
     /** Plain environment variables. @default {} */
@@ -182,7 +183,13 @@ const componentSchema = z.strictObject({
     dependsOn: z.array(dependencySchema).default([]),
     /** Files mounted read-only into the container; `{{ dep.port.format }}` placeholders are resolved per mode. @default [] */
     configFiles: z
-        .array(z.strictObject({ path: z.string().regex(/^\/[^\0]*[^/]$/, { error: (issue) => `expected an absolute file path, given ${JSON.stringify(issue.input)}` }), content: z.string() }))
+        .array(
+            z.strictObject({
+                /** Absolute path of the file in the container (a mount path: not under /var/run/secrets, no '..'). */
+                path: ruleString((value) => (value.endsWith("/") ? `${given(value)} is a folder; give the path of a file (not ending in '/')` : mountPath(value))),
+                content: z.string(),
+            }),
+        )
         .default([]),
     /** Resource requests and limits. */
     resources: z.strictObject({ requests: resourceList.optional(), limits: resourceList.optional() }).optional(),
@@ -204,22 +211,30 @@ const componentSchema = z.strictObject({
     storage: z
         .strictObject({
             size: quantity,
-            mountPath: z.string().startsWith("/"),
+            mountPath: ruleString(mountPath),
             /** @default the cluster's default StorageClass */
-            storageClass: z.string().optional(),
+            storageClass: ruleString(dnsSubdomain).optional(),
         })
         .optional(),
     /** Exposes one port outside the cluster (Ingress, or the Istio ingress gateway in istio mode). */
-    expose: z.strictObject({ port: z.string(), host: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/), path: z.string().startsWith("/").default("/") }).optional(),
+    expose: z
+        .strictObject({
+            port: z.string(),
+            /** Host name callers use: a DNS name (no empty label). */
+            host: ruleString(hostName),
+            /** URL path prefix. @default "/" */
+            path: z.string().regex(/^\/[^\s{}|\\^`"<>]*$/, { error: (issue) => `expected a URL path starting with '/' (no spaces or quotes), given ${given(issue.input)}` }).default("/"),
+        })
+        .optional(),
     /** Traffic policy for callers of this component, merged onto the app's. */
     traffic: trafficSchema.optional(),
 });
 
 export const appSpecSchema = z.strictObject({
     /** App name: a DNS-1123 label; prefixes Pulumi resource names. */
-    name: z.string().max(40).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: (issue) => `expected a DNS-1123 label, given ${JSON.stringify(issue.input)}` }),
+    name: z.string().max(40).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: (issue) => `expected a DNS-1123 label, given ${given(issue.input)}` }),
     /** Namespace (the article's "team"). @default the app name */
-    namespace: z.string().max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).optional(),
+    namespace: ruleString(dnsLabel).optional(),
     /** Create the namespace. @default true */
     createNamespace: z.boolean().default(true),
     /** Governance mode; overrides the stack's. @default the stack's `mode` */

@@ -84,12 +84,14 @@ export function kialiConfig(options: KialiConfigOptions): Record<string, unknown
 
 /**
  * Kiali encrypts session cookies with AES using the signing key, so a key must be 16, 24 or 32
- * bytes (kiali `validateSigningKey`). Returns a message when it is not, else undefined.
+ * bytes: kiali/kiali `config/config.go` `validateSigningKey` refuses any other `len()` (Go counts
+ * bytes) unless the auth strategy is anonymous. Returns a message when it is not, else undefined;
+ * the message never contains the key, any part of it or its length.
  */
 export function checkSigningKey(signingKey: string): string | undefined {
     const length = Buffer.byteLength(signingKey, "utf8");
     if (length === 16 || length === 24 || length === 32) {
         return undefined;
     }
-    return `the Kiali signing key is ${length} bytes long; Kiali needs exactly 16, 24 or 32 bytes (e.g. \`openssl rand -hex 16\` gives 32)`;
+    return "is set (the value is not shown), but Kiali accepts only a signing key of exactly 16, 24 or 32 bytes; e.g. `openssl rand -hex 16` gives 32";
 }

@@ -158,6 +158,11 @@ export function validateObservabilityArgs(args: ResolvedObservabilityArgs): Prob
     return problems;
 }
 
+/** Every problem with unresolved arguments (defaults applied first), keyed by argument name. */
+export function checkObservabilityArgs(args: ObservabilityArgs): Problem[] {
+    return validateObservabilityArgs(withDefaults(args));
+}
+
 /** Scrape timeout: Prometheus' 10s default, but never longer than the interval (promtool refuses that). */
 function scrapeTimeout(interval: string): string {
     const seconds = /^(\d+)s$/.exec(interval);

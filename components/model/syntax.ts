@@ -1,0 +1,178 @@
+import * as posixPath from "node:path/posix";
+import { z } from "zod";
+import { given } from "./userText";
+
+/**
+ * The one place for the syntax rules that the stack schema, the app spec schema and the components
+ * share. Each rule is a function from a value to what is wrong with it (a message that names the
+ * clipped value and what is allowed) or undefined when it is fine. The limits are Kubernetes' own,
+ * from `k8s.io/apimachinery/pkg/util/validation` and `pkg/apis/core/validation` (cited per rule).
+ */
+
+/** A rule: undefined when the value is fine, else a message naming the (clipped) value and what is allowed. */
+export type SyntaxRule = (value: string) => string | undefined;
+
+/** Longest DNS-1123 label (a namespace or most object names): 63 characters. */
+export const MAX_LABEL_LENGTH = 63;
+/** Longest DNS-1123 subdomain (a host name, a ConfigMap key): 253 characters. */
+export const MAX_SUBDOMAIN_LENGTH = 253;
+/** Largest int32 (replicas, probe seconds): Kubernetes' API fields are int32. */
+export const MAX_INT32 = 2_147_483_647;
+/** ConfigMap and Secret data, keys and values together: 1 MiB (`core.MaxSecretSize`). */
+export const MAX_CONFIG_MAP_BYTES = 1024 * 1024;
+/** All annotations of an object together: 256 KiB (`TotalAnnotationSizeLimitB`). */
+export const MAX_ANNOTATIONS_BYTES = 256 * 1024;
+
+/** A DNS-1123 label: lowercase letters, digits and '-', starting and ending alphanumeric. */
+export const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** A DNS-1035 label: what a Service name (a component's internal domain name) must be. */
+export const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+/** An IANA service name: what a container port name must be (≤15 characters, at least one letter). */
+export const IANA_SERVICE_NAME = /^(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?=[a-z0-9]))*$/;
+/** A DNS-1123 subdomain: dot-separated DNS-1123 labels, none empty. */
+const DNS_1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** A label value (and the name part of a label key): alphanumeric at both ends, '-', '_' and '.' inside. */
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+export const dnsLabel: SyntaxRule = (value) =>
+    DNS_1123_LABEL.test(value) && value.length <= MAX_LABEL_LENGTH
+        ? undefined
+        : `${given(value)} is not a DNS-1123 label; use lowercase letters, digits and '-', starting and ending with a letter or digit, at most ${MAX_LABEL_LENGTH} characters`;
+
+export const dns1035Label: SyntaxRule = (value) =>
+    DNS_1035_LABEL.test(value) && value.length <= MAX_LABEL_LENGTH
+        ? undefined
+        : `${given(value)} is not a DNS-1035 label; use lowercase letters, digits and '-', starting with a letter and ending with a letter or digit, at most ${MAX_LABEL_LENGTH} characters`;
+
+/** A DNS name: dot-separated DNS-1123 labels (no empty label, so no leading, trailing or double dot), at most 253 characters. */
+export const dnsSubdomain: SyntaxRule = (value) =>
+    DNS_1123_SUBDOMAIN.test(value) && value.length <= MAX_SUBDOMAIN_LENGTH && value.split(".").every((label) => label.length <= MAX_LABEL_LENGTH)
+        ? undefined
+        : `${given(value)} is not a DNS name; use dot-separated labels of lowercase letters, digits and '-' (none empty, each at most ${MAX_LABEL_LENGTH} characters), at most ${MAX_SUBDOMAIN_LENGTH} characters, e.g. "app.example.com"`;
+
+/** A host name callers reach from outside (Ingress and Istio Gateway hosts): a DNS name with at least two labels. */
+export const hostName: SyntaxRule = (value) => {
+    const problem = dnsSubdomain(value);
+    if (problem) return problem.replace("is not a DNS name", "is not a host name");
+    return undefined;
+};
+
+/** A label value: at most 63 characters, alphanumeric at both ends, '-', '_' and '.' inside (or empty). */
+export const labelValue: SyntaxRule = (value) =>
+    LABEL_VALUE.test(value) && value.length <= MAX_LABEL_LENGTH
+        ? undefined
+        : `${given(value)} is not a label value; use letters, digits, '-', '_' and '.', starting and ending with a letter or digit, at most ${MAX_LABEL_LENGTH} characters`;
+
+/** A label (or annotation) key: an optional DNS-subdomain prefix and '/', then a name like a label value (not empty). */
+export const labelKey: SyntaxRule = (value) => {
+    const slash = value.lastIndexOf("/");
+    const prefix = slash >= 0 ? value.slice(0, slash) : undefined;
+    const name = value.slice(slash + 1);
+    const nameOk = name.length > 0 && name.length <= MAX_LABEL_LENGTH && LABEL_VALUE.test(name);
+    const prefixOk = prefix === undefined || dnsSubdomain(prefix) === undefined;
+    return nameOk && prefixOk ? undefined : `${given(value)} is not a label key; use [prefix/]name, the prefix a DNS name, the name at most ${MAX_LABEL_LENGTH} letters, digits, '-', '_' or '.'`;
+};
+
+/** A ConfigMap key (`IsConfigMapKey`): letters, digits, '-', '_' and '.', not "." or "..", at most 253 characters. */
+export const configMapKey: SyntaxRule = (value) =>
+    /^[-._a-zA-Z0-9]+$/.test(value) && value.length <= MAX_SUBDOMAIN_LENGTH && value !== "." && value !== ".." && !value.startsWith("..")
+        ? undefined
+        : `${given(value)} is not a ConfigMap key; use letters, digits, '-', '_' and '.', at most ${MAX_SUBDOMAIN_LENGTH} characters`;
+
+/**
+ * An environment variable name as every supported Kubernetes accepts it (`IsEnvVarName`:
+ * `[-._a-zA-Z][-._a-zA-Z0-9]*`). `__proto__` is refused too: as a key of a JavaScript object it is
+ * silently dropped, so the variable would never reach the container.
+ */
+export const envVarName: SyntaxRule = (value) => {
+    if (value === "__proto__") return `${given(value)} cannot be a variable name here (a JavaScript object drops it silently); choose another name`;
+    return /^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(value)
+        ? undefined
+        : `${given(value)} is not an environment variable name; use letters, digits, '_', '-' and '.', not starting with a digit`;
+};
+
+// The OCI reference grammar of github.com/distribution/reference (regexp.go), which container runtimes parse image names with.
+const ALPHANUMERIC = "[a-z0-9]+";
+const SEPARATOR = "(?:[._]|__|[-]+)";
+const PATH_COMPONENT = `${ALPHANUMERIC}(?:${SEPARATOR}${ALPHANUMERIC})*`;
+const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?`;
+const TAG = "[\\w][\\w.-]{0,127}";
+const DIGEST = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+const IMAGE_REFERENCE = new RegExp(`^((?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::${TAG})?(?:@${DIGEST})?$`);
+/** Longest repository name (`NameTotalLengthMax`). */
+const MAX_IMAGE_NAME_LENGTH = 255;
+
+/** An OCI image reference: `[registry[:port]/]repository[:tag][@digest]`. */
+export const imageReference: SyntaxRule = (value) => {
+    const match = IMAGE_REFERENCE.exec(value);
+    return match && match[1]!.length <= MAX_IMAGE_NAME_LENGTH
+        ? undefined
+        : `${given(value)} is not an image reference; use [registry/]repository[:tag][@digest] in lowercase, e.g. "docker.io/library/redis:7.4.2"`;
+};
+
+// apimachinery resource.Quantity: a decimal number, then a binary suffix, a decimal suffix or an exponent.
+const QUANTITY = /^(\d+(?:\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
+const QUANTITY_FACTORS: Record<string, number> = {
+    "": 1,
+    n: 1e-9,
+    u: 1e-6,
+    m: 1e-3,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    P: 1e15,
+    E: 1e18,
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
+    Pi: 2 ** 50,
+    Ei: 2 ** 60,
+};
+
+/** A Kubernetes quantity's value ("500m" → 0.5, "1Gi" → 1073741824); undefined when it is not a non-negative quantity. */
+export function parseQuantity(value: string): number | undefined {
+    const match = QUANTITY.exec(value);
+    if (!match) return undefined;
+    const suffix = match[2] ?? "";
+    const factor = /^[eE]/.test(suffix) ? 10 ** Number(suffix.slice(1)) : QUANTITY_FACTORS[suffix]!;
+    return Number(match[1]) * factor;
+}
+
+/** A non-negative Kubernetes quantity, such as "500m", "256Mi" or "10Gi". */
+export const quantity: SyntaxRule = (value) =>
+    parseQuantity(value) !== undefined ? undefined : `${given(value)} is not a Kubernetes quantity; use a number with an optional suffix, such as "500m", "256Mi" or "10Gi"`;
+
+/** Where Kubernetes mounts ServiceAccount tokens (and Istio its credentials); a file there would shadow them. */
+const RESERVED_MOUNT_ROOTS = ["/var/run/secrets", "/run/secrets"];
+
+/** A path as the container sees it, normalised (`/a/./b/` → `/a/b`), for comparing mount points. */
+export function normalMountPath(value: string): string {
+    const normal = posixPath.normalize(value);
+    return normal.length > 1 ? normal.replace(/\/+$/, "") : normal;
+}
+
+/**
+ * A container mount path: absolute, without '..' segments, ':' or NUL, not `/` itself and not
+ * under /var/run/secrets (the ServiceAccount token and Istio's credentials live there).
+ */
+export const mountPath: SyntaxRule = (value) => {
+    const allowed = "use an absolute path without '..' segments, ':' or NUL, not '/' and not under /var/run/secrets";
+    if (!value.startsWith("/") || value.includes("\0") || value.includes(":") || value.split("/").includes("..")) return `${given(value)} is not an allowed mount path; ${allowed}`;
+    const normal = normalMountPath(value);
+    if (normal === "/") return `${given(value)} would mount over the container's root; ${allowed}`;
+    if (RESERVED_MOUNT_ROOTS.some((root) => normal === root || normal.startsWith(`${root}/`))) {
+        return `${given(value)} is under /var/run/secrets, where Kubernetes mounts ServiceAccount tokens; ${allowed}`;
+    }
+    return undefined;
+};
+
+/** A zod string checked by a rule, so the schemas and the components say the same thing about the same value. */
+export function ruleString(rule: SyntaxRule): z.ZodString {
+    return z.string().superRefine((value, context) => {
+        const problem = rule(value);
+        if (problem !== undefined) context.addIssue({ code: "custom", message: problem, input: value });
+    });
+}
