@@ -322,17 +322,24 @@ async function gatherDependsOn(dependsOn: pulumi.ResourceOptions["dependsOn"]): 
 }
 
 /** Resources whose outputs (or references) appear anywhere in a resource's inputs. */
-async function inputDependencies(value: unknown, found: pulumi.Resource[] = []): Promise<pulumi.Resource[]> {
-    if (pulumi.Output.isInstance(value)) {
-        found.push(...(await pulumi.getAllResources(value)));
-    } else if (pulumi.Resource.isInstance(value)) {
-        found.push(value);
-    } else if (value instanceof Promise) {
-        await inputDependencies(await value, found);
-    } else if (value !== null && typeof value === "object") {
-        for (const inner of Object.values(value)) await inputDependencies(inner, found);
-    }
+async function inputDependencies(value: unknown): Promise<pulumi.Resource[]> {
+    const found: pulumi.Resource[] = [];
+    const outputs: pulumi.Output<unknown>[] = [];
+    const promises: Promise<unknown>[] = [];
+    collectReferences(value, found, outputs, promises, new Set());
+    for (const resources of await Promise.all(outputs.map((output) => pulumi.getAllResources(output)))) found.push(...resources);
+    for (const settled of await Promise.all(promises)) found.push(...(await inputDependencies(settled)));
     return found;
+}
+
+/** One synchronous walk (cycles cut) collecting resource references, outputs and promises. */
+function collectReferences(value: unknown, found: pulumi.Resource[], outputs: pulumi.Output<unknown>[], promises: Promise<unknown>[], seen: Set<object>): void {
+    if (value === null || typeof value !== "object" || seen.has(value)) return;
+    seen.add(value);
+    if (pulumi.Output.isInstance(value)) outputs.push(value);
+    else if (pulumi.Resource.isInstance(value)) found.push(value);
+    else if (value instanceof Promise) promises.push(value);
+    else for (const inner of Object.values(value)) collectReferences(inner, found, outputs, promises, seen);
 }
 
 let current: { stack: MockStack; listener: (reason: unknown) => void } | undefined;

@@ -361,7 +361,9 @@ describe("Observability", () => {
         assert.equal(await valueOf(component.kialiUrl), "http://<node-address>:31234/kiali");
         const namespace = mocks.find(T.namespace, "nodeport-namespace");
         assert.deepEqual(namespace.inputs.metadata, { name: "observability" });
-        for (const resource of mocks.childrenNamed("nodeport").filter((child) => !child.type.includes("ClusterRole") && child !== namespace)) {
+        const namespaced = mocks.childrenNamed("nodeport").filter((child) => !child.type.includes("ClusterRole") && child !== namespace);
+        assert.equal(namespaced.length, 11);
+        for (const resource of namespaced) {
             assert.ok(resource.dependencies.includes(namespace.urn), `${resource.name} waits for the namespace`);
         }
         assert.equal(component.prometheusUrl, "http://prometheus.observability.svc.cluster.local:9090");
@@ -434,7 +436,8 @@ describe("Observability", () => {
         });
     });
 
-    it("refuses bad arguments with every problem listed, before registering anything", () => {
+    it("refuses bad arguments with every problem listed, before registering anything", async () => {
+        await mocks.settle();
         const before = mocks.resources.length;
         assert.throws(
             () =>
@@ -457,6 +460,8 @@ describe("Observability", () => {
         assert.throws(() => new obs.Observability("bad-exposure", { exposure: "Ingress" as never }), {
             message: `invalid configuration (1 problem):\nbad-exposure.exposure: "Ingress" is not an exposure; use one of ClusterIP, NodePort, LoadBalancer or { gatewayHost: "<host>" }`,
         });
+        // Registrations reach the mock engine asynchronously: wait for any before counting.
+        await mocks.settle();
         assert.equal(mocks.resources.length, before);
     });
 });
