@@ -217,7 +217,8 @@ export class MockStack {
             name: args.name,
             urn,
             parent: parent?.record.urn ?? this.stackUrn,
-            custom: pulumi.CustomResource.isInstance(args.resource),
+            // isInstance reads a flag the constructor sets only after this transformation ran; the prototype is there already.
+            custom: args.resource instanceof pulumi.CustomResource,
             inputs: {},
             secretInputs: [],
             secretPaths: [],
