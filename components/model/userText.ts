@@ -25,6 +25,7 @@ export function given(value: unknown): string {
 
 /** JSON of any value, without throwing on cycles or BigInt (a message must never fail to build). */
 function safeJson(value: unknown): string {
+    if (typeof value === "bigint") return value.toString();
     try {
         return JSON.stringify(value, (_key, inner: unknown) => (typeof inner === "bigint" ? inner.toString() : inner)) ?? String(value);
     } catch {
