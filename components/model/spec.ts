@@ -201,7 +201,7 @@ const componentSchema = z.strictObject({
      */
     securityExemption: z
         .string()
-        .regex(/^[^\r\n]{10,200}$/, { error: (issue) => `expected one line of 10 to 200 characters saying why the component cannot run restricted, given ${JSON.stringify(String(issue.input).slice(0, 60))}` })
+        .regex(/^[^\r\n]{10,200}$/, { error: (issue) => `expected one line of 10 to 200 characters saying why the component cannot run restricted, given ${given(issue.input)}` })
         .optional(),
     /** Readiness probe. */
     readiness: probeSchema.optional(),
