@@ -2,8 +2,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseDocument, YAMLError } from "yaml";
-import { checkApps, type AppInput } from "../components/app";
-import { type AppModel, closestName, didYouMean, given, type Problem, prototypeKeyProblems, zodProblems } from "../components/model";
+import { checkApps, renderApp, type AppInput } from "../components/app";
+import { type AppModel, checkManifestLimits, closestName, didYouMean, given, type Problem, prototypeKeyProblems, zodProblems } from "../components/model";
 import { failOnProblems } from "../components/resources";
 import { checkIstioControlPlaneArgs, checkIstioSupport, istioPlatform, type IstioControlPlaneArgs } from "../components/istio";
 import { checkObservabilityArgs, checkSigningKey, type ObservabilityArgs } from "../components/observability";
@@ -255,6 +255,12 @@ function readAppSpecs(config: StackConfig, options: LoadOptions, problems: Probl
     return inputs;
 }
 
+function renderedLimitProblems(app: AppModel, platform: Platform): Problem[] {
+    return renderApp(app, platform).objects.flatMap(({ manifest }) =>
+        checkManifestLimits(manifest).map((finding) => ({ key: `app ${given(app.name)}: ${manifest.kind} ${given(manifest.metadata.name)}`, message: finding })),
+    );
+}
+
 /** The problems of a config the schema refused; unknown keys get the closest known key and the list of known ones. */
 function schemaProblems(error: import("zod").ZodError): Problem[] {
     const known = Object.keys(stackConfigSchema.shape);
@@ -293,5 +299,7 @@ export function loadStack(raw: Readonly<Record<string, string>>, options: LoadOp
     const { apps, problems: appProblems } = checkApps(inputs, { platform, defaultMode: config.mode, defaultMtls: config.mtls });
     problems.push(...appProblems);
     failOnProblems(problems);
+    // A backstop: what the apps render to, checked against the API server's object limits before anything is registered.
+    failOnProblems(apps.flatMap((app) => renderedLimitProblems(app, platform)));
     return { config, platform, istioControlPlane: config.istio.controlPlane === "install" ? istio : undefined, observability: observabilityArgs(config, platform), apps, appInputs: inputs, warnings };
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../components/resources/errors";
+import { describeFailure } from "../cli/command";
 import { attempt, CASES, expectedMessage, FAKE_TOKEN, SpecFolder } from "./hostileCases";
 
 /**
@@ -28,6 +29,8 @@ describe("hostile and mistaken input", () => {
                     assert.doesNotMatch(error.message, /\n\s+at |node_modules|\.ts:\d+/, "no stack frame in the message");
                     for (const text of hostile.forbidden ?? [FAKE_TOKEN]) assert.ok(!error.message.includes(text), `the message must not contain ${JSON.stringify(text)}`);
                     assert.equal(registered, 0);
+                    // What render, validate and pr-preview print for it, and their exit code.
+                    assert.deepEqual(describeFailure(error, "usage", false), { text: `error: ${error.message}`, exitCode: 1 });
                 });
             }
         });

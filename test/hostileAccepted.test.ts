@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { given, MAX_SHOWN_CHARACTERS, secretGiven } from "../components/model";
+import { checkManifestLimits, given, MAX_SHOWN_CHARACTERS, secretGiven } from "../components/model";
+import { renderApp } from "../components/app";
 import { IstioControlPlane } from "../components/istio";
 import { runWithMocks } from "../mocks/mockEngine";
 import { foreignKeyWarnings, loadStack } from "../stacks/load";
@@ -140,6 +141,33 @@ describe("accepted input", () => {
             });
             assert.equal(error, undefined);
             assert.ok(registered > 50, `${registered} resources`);
+        });
+    });
+
+    describe("object limits backstop", () => {
+        it("every object RuoYi renders to, in every mode, is inside the API server's limits", () => {
+            for (const mode of ["native", "envoy", "istio", "linkerd"]) {
+                const stack = loadStack({ ...istioStack(), "pluggable-mesh:mode": mode, "pluggable-mesh:linkerd": JSON.stringify({ controlPlane: "existing" }) }, { projectRoot: PROJECT_ROOT });
+                const objects = renderApp(stack.apps[0]!, stack.platform).objects;
+                assert.ok(objects.length > 10);
+                assert.deepEqual(objects.flatMap(({ manifest }) => checkManifestLimits(manifest)), [], mode);
+            }
+        });
+
+        it("names each limit an object breaks", () => {
+            const long = "a".repeat(64);
+            assert.deepEqual(checkManifestLimits({ apiVersion: "v1", kind: "Service", metadata: { name: "9web", labels: { app: "a b" } } }), [
+                `metadata.name: "9web" is not a DNS-1035 label; use lowercase letters, digits and '-', starting with a letter and ending with a letter or digit, at most 63 characters`,
+                `metadata.labels: "a b" is not a label value; use letters, digits, '-', '_' and '.', starting and ending with a letter or digit, at most 63 characters`,
+            ]);
+            assert.deepEqual(checkManifestLimits({ apiVersion: "v1", kind: "Namespace", metadata: { name: long, annotations: { note: "x".repeat(256 * 1024) } } }), [
+                `metadata.name: "${"a".repeat(60)}…" (64 characters) is not a DNS-1123 label; use lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters`,
+                "metadata.annotations: 262148 bytes; at most 262144 in all",
+            ]);
+            assert.deepEqual(checkManifestLimits({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "files", labels: { [`${long}/x`]: "v" } }, data: { a: "x".repeat(1024 * 1024) } }), [
+                `metadata.labels: "${"a".repeat(60)}…" (66 characters) is not a label key; use [prefix/]name, the prefix a DNS name, the name at most 63 letters, digits, '-', '_' or '.'`,
+                "data: 1048577 bytes; a ConfigMap holds at most 1048576",
+            ]);
         });
     });
 

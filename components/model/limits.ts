@@ -1,6 +1,7 @@
 import type { Problem } from "./problems";
 import type { AppSpec, ComponentSpec } from "./spec";
-import { configMapKey, MAX_CONFIG_MAP_BYTES, normalMountPath, parseQuantity } from "./syntax";
+import type { Manifest } from "./manifest";
+import { configMapKey, dns1035Label, dnsLabel, dnsSubdomain, labelKey, labelValue, MAX_ANNOTATIONS_BYTES, MAX_CONFIG_MAP_BYTES, normalMountPath, parseQuantity } from "./syntax";
 import { given } from "./userText";
 
 /**
@@ -172,4 +173,32 @@ export function sharedNamespaces(apps: readonly SourcedSpec[]): Set<string> {
     const count = new Map<string, number>();
     for (const { spec } of apps) count.set(namespaceOf(spec), (count.get(namespaceOf(spec)) ?? 0) + 1);
     return new Set([...count].filter(([, apps]) => apps > 1).map(([namespace]) => namespace));
+}
+
+/** Kinds whose names must be DNS-1123 labels (the rest: DNS subdomains); Services must be DNS-1035 labels. */
+const LABEL_NAMED_KINDS = new Set(["Namespace", "StatefulSet", "Deployment"]);
+
+/**
+ * A backstop over what we emit: the object-level limits the API server enforces (name syntax and
+ * length per kind, label keys and values, 256 KiB of annotations, 1 MiB of ConfigMap data). The
+ * spec checks above should keep every rendered object inside them; a finding here names the object.
+ */
+export function checkManifestLimits(manifest: Manifest): string[] {
+    const findings: string[] = [];
+    const { name, labels = {}, annotations = {} } = manifest.metadata;
+    const nameRule = manifest.kind === "Service" ? dns1035Label : LABEL_NAMED_KINDS.has(manifest.kind) ? dnsLabel : dnsSubdomain;
+    const nameProblem = nameRule(name);
+    if (nameProblem) findings.push(`metadata.name: ${nameProblem}`);
+    for (const [key, value] of Object.entries(labels)) {
+        const problem = labelKey(key) ?? labelValue(value);
+        if (problem) findings.push(`metadata.labels: ${problem}`);
+    }
+    const annotationBytes = Object.entries(annotations).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(value), 0);
+    if (annotationBytes > MAX_ANNOTATIONS_BYTES) findings.push(`metadata.annotations: ${annotationBytes} bytes; at most ${MAX_ANNOTATIONS_BYTES} in all`);
+    if (manifest.kind === "ConfigMap") {
+        const data = (manifest.data ?? {}) as Record<string, string>;
+        const bytes = Object.entries(data).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(value), 0);
+        if (bytes > MAX_CONFIG_MAP_BYTES) findings.push(`data: ${bytes} bytes; a ConfigMap holds at most ${MAX_CONFIG_MAP_BYTES}`);
+    }
+    return findings;
 }
