@@ -135,6 +135,7 @@ export class MockStack {
     private readonly constructions = new Map<pulumi.Resource, Construction>();
     /** Constructed, not yet seen by `newResource`, by `<type>::<name>`. */
     private readonly awaitingRegistration = new Map<string, Construction[]>();
+    private unregistered = 0;
     private readonly urns = new Set<string>();
     private readonly problems: string[] = [];
     private failure: { error: unknown } | undefined;
@@ -183,8 +184,7 @@ export class MockStack {
         while (quietTurns < 3) {
             await new Promise((resolve) => setImmediate(resolve));
             this.throwIfFailed();
-            const waiting = [...this.awaitingRegistration.values()].some((list) => list.length > 0);
-            if (!waiting && this.constructions.size === seen) {
+            if (this.unregistered === 0 && this.constructions.size === seen) {
                 quietTurns++;
             } else {
                 quietTurns = 0;
@@ -232,7 +232,10 @@ export class MockStack {
         const construction: Construction = { record, unresolved: { props: args.props, dependsOn: opts.dependsOn }, children: [], registered: false };
         this.constructions.set(args.resource, construction);
         const key = `${args.type}::${args.name}`;
-        this.awaitingRegistration.set(key, [...(this.awaitingRegistration.get(key) ?? []), construction]);
+        const waiting = this.awaitingRegistration.get(key);
+        if (waiting) waiting.push(construction);
+        else this.awaitingRegistration.set(key, [construction]);
+        this.unregistered++;
         return record.transforms > 0 ? { props: args.props, opts: { ...args.opts, transforms: undefined } } : undefined;
     }
 
@@ -243,6 +246,8 @@ export class MockStack {
         const waiting = this.awaitingRegistration.get(key) ?? [];
         const construction = waiting.shift();
         if (!construction) throw new Error(`${key} was registered without being constructed in this mock stack`);
+        if (waiting.length === 0) this.awaitingRegistration.delete(key);
+        this.unregistered--;
         if (waiting.some((other) => other.record.parent !== construction.record.parent)) {
             // Legal for the engine (the URNs differ in the parent's type), but newResource is not told the parent.
             this.problems.push(`two ${key} are registered at once under parents of different types; the mock engine cannot tell whose inputs are whose and refuses to guess`);
@@ -286,15 +291,17 @@ export class MockStack {
     }
 
     private async resolveDependencies(): Promise<void> {
-        for (const construction of this.constructions.values()) {
-            const unresolved = construction.unresolved;
-            if (!construction.registered || !unresolved) continue;
-            const direct = [...(await gatherDependsOn(unresolved.dependsOn)), ...(await inputDependencies(unresolved.props))];
-            const urns = new Set<string>();
-            for (const dependency of direct) this.addStandIns(dependency, construction, urns);
-            construction.record.dependencies = [...urns];
-            construction.unresolved = undefined;
-        }
+        const pending = [...this.constructions.values()].filter((construction) => construction.registered && construction.unresolved);
+        await Promise.all(
+            pending.map(async (construction) => {
+                const { props, dependsOn } = construction.unresolved!;
+                construction.unresolved = undefined;
+                const direct = [...(await gatherDependsOn(dependsOn)), ...(await inputDependencies(props))];
+                const urns = new Set<string>();
+                for (const dependency of direct) this.addStandIns(dependency, construction, urns);
+                construction.record.dependencies = [...urns];
+            }),
+        );
     }
 
     /** A custom resource stands for itself; a component for what it contains, down to custom resources (the SDK's rule). */
