@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { AppSpecInput, ModeName } from "../model";
+import { given, type AppSpecInput, type ModeName, type Problem } from "../model";
 import { PLATFORM_DEFAULTS, type IstioPlatform, type Platform } from "../modes";
 import { failOnProblems, registerManifest, type IstioPlatformArgs } from "../resources";
 import { checkApps, type AppInput } from "./plan";
@@ -9,7 +9,7 @@ import { renderApp } from "./render";
 export interface GovernedAppPlatformArgs {
     /** DNS domain of Service FQDNs. @default "cluster.local" */
     clusterDomain?: string;
-    /** SPIFFE trust domain of workload identities; must be the control plane's. @default "cluster.local" */
+    /** SPIFFE trust domain of workload identities; must be the control plane's. @default the Istio control plane's, else "cluster.local" */
     trustDomain?: string;
     /** The Istio control plane, needed by istio mode: `controlPlane.platform`. @default none */
     istio?: IstioPlatformArgs;
@@ -55,9 +55,18 @@ export function resolvePlatform(args: GovernedAppPlatformArgs = {}): Platform {
     const defined = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined));
     return {
         ...PLATFORM_DEFAULTS,
+        ...(istio === undefined ? {} : { trustDomain: istio.trustDomain }),
         ...defined,
         ...(istio === undefined ? {} : { istio: withoutReady(istio) }),
     };
+}
+
+/** A platform whose trust domain differs from its Istio control plane's would write principals istiod never issues. */
+function platformProblems(name: string, platform: Platform): Problem[] {
+    const istio = platform.istio;
+    return istio !== undefined && istio.trustDomain !== platform.trustDomain
+        ? [{ key: `GovernedApp ${name}: platform.trustDomain`, message: `${given(platform.trustDomain)} differs from the Istio control plane's trust domain ${given(istio.trustDomain)}; leave it out to use the control plane's` }]
+        : [];
 }
 
 function withoutReady({ ready: _ready, ...istio }: IstioPlatformArgs): IstioPlatform {
@@ -99,7 +108,7 @@ export class GovernedApp extends pulumi.ComponentResource {
         ];
         // Validate before registering anything, the component included.
         const { apps, problems } = checkApps(inputs, { platform });
-        failOnProblems(problems);
+        failOnProblems([...platformProblems(name, platform), ...problems]);
         super("pluggable-mesh:app:GovernedApp", name, {}, opts);
 
         const app = apps[0]!;

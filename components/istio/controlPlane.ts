@@ -367,6 +367,7 @@ export function istioPlatform(args: IstioControlPlaneArgs): IstioPlatform {
     return {
         namespace: resolved.namespace,
         revision: resolved.revision,
+        trustDomain: resolved.trustDomain,
         namespaceInjectionLabels: namespaceInjectionLabels(resolved.revision),
         podInjectionLabels: podInjectionLabels(resolved.revision),
         gateway: gateway.enabled

@@ -12,6 +12,8 @@ import { ENVOY_IMAGE } from "./envoy/bootstrap";
 export interface IstioPlatform {
     namespace: string;
     revision?: string;
+    /** The mesh's SPIFFE trust domain (istiod's `meshConfig.trustDomain`); principals must carry it. */
+    trustDomain: string;
     /** Labels that opt a pod into sidecar injection. */
     podInjectionLabels: Record<string, string>;
     /** Labels that opt a whole namespace into sidecar injection. */
