@@ -78,7 +78,9 @@ async function registerBare(register: () => pulumi.Resource[]): Promise<number> 
 
 /** One measurement, in this (fresh) process. */
 async function measure(variant: Variant, mode: ModeName, size: number): Promise<Sample> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pluggable-mesh-bench-"));
+    // App specs must live inside the project (stacks refuse paths outside it); out/ is git-ignored.
+    fs.mkdirSync(path.join(PROJECT_ROOT, "out"), { recursive: true });
+    const dir = fs.mkdtempSync(path.join(PROJECT_ROOT, "out", "bench-"));
     try {
         const config = fleetConfig(mode, writeFleet(size, dir));
         const { pluggableMesh } = require("../stacks/program") as typeof import("../stacks/program");
