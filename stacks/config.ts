@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { dnsLabel, dnsSubdomain, hostName, imageReference, modeSchema, quantity, ruleString } from "../components/model";
+import { dnsLabel, dnsSubdomain, given, hostName, imageReference, modeSchema, quantity, ruleString } from "../components/model";
 import { PLATFORM_DEFAULTS } from "../components/modes";
 
 /**
@@ -43,7 +43,7 @@ export const stackConfigSchema = z.strictObject({
     /** mTLS of every app that does not choose its own, where the mode supports it. @default "PERMISSIVE" */
     mtls: z.enum(["STRICT", "PERMISSIVE"]).default("PERMISSIVE"),
     /** The cluster's Kubernetes version ("1.34"), checked against the Istio release. @default "1.34" */
-    kubernetesVersion: z.string().regex(/^1\.\d+(\.\d+)?$/, { error: (issue) => `expected a Kubernetes version such as "1.34", given ${JSON.stringify(issue.input)}` }).default("1.34"),
+    kubernetesVersion: z.string().regex(/^1\.\d+(\.\d+)?$/, { error: (issue) => `expected a Kubernetes version such as "1.34", given ${given(issue.input)}` }).default("1.34"),
     /** @default "cluster.local" */
     clusterDomain: ruleString(dnsSubdomain).default(PLATFORM_DEFAULTS.clusterDomain),
     /** SPIFFE trust domain of istiod (meshConfig.trustDomain) and of every principal. @default "cluster.local" */

@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseDocument, YAMLError } from "yaml";
 import { checkApps, renderApp, type AppInput } from "../components/app";
-import { type AppModel, checkManifestLimits, closestName, didYouMean, given, type Problem, prototypeKeyProblems, zodProblems } from "../components/model";
+import { type AppModel, checkManifestLimits, closestName, didYouMean, formatPath, given, type Problem, prototypeKeyProblems, zodProblems } from "../components/model";
 import { failOnProblems } from "../components/resources";
 import { checkIstioControlPlaneArgs, checkIstioSupport, istioPlatform, type IstioControlPlaneArgs } from "../components/istio";
 import { checkObservabilityArgs, checkSigningKey, type ObservabilityArgs } from "../components/observability";
@@ -272,7 +272,7 @@ function schemaProblems(error: import("zod").ZodError): Problem[] {
         return issue.keys.map((name) => {
             // `pluggable-mesh:pluggable-mesh.mode` is what Pulumi makes of a bare `pluggable-mesh.mode`.
             const bare = name.replace(/^pluggable[-_.]?mesh[-_.:]/i, "");
-            return { key: key(name), message: `is not a setting of this project; ${didYouMean(bare, known)}use one of ${known.join(", ")}` };
+            return { key: key(formatPath([name])), message: `is not a setting of this project; ${didYouMean(bare, known)}use one of ${known.join(", ")}` };
         });
     });
 }

@@ -225,7 +225,7 @@ const CASES: BadCase[] = [
                 ),
             }),
         problems: () => [
-            `${rel("placeholder.yaml")}: components[0].configFiles[0].content: placeholder {{ api.http.url }} refers to no declared dependency; declare "api:http" in dependsOn`,
+            `${rel("placeholder.yaml")}: components[0].configFiles[0].content: placeholder "{{ api.http.url }}" refers to no declared dependency; declare "api:http" in dependsOn`,
         ],
     },
     {

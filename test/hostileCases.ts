@@ -214,6 +214,27 @@ export const CASES: HostileCase[] = [
         problems: () => [`pluggable-mesh:kubernetes.kubeconfig: ${OUTSIDE('"/etc/shadow"', "inside the project or ~/.kube")}`],
     },
 
+    {
+        class: 1,
+        name: "an app spec that cannot be read (a dangling symlink inside the project)",
+        config: (files) => apps({ spec: files.symlink("dangling.yaml", "does-not-exist.yaml") }),
+        problems: (files) => [`pluggable-mesh:apps[0].spec: cannot read app spec file ${JSON.stringify(files.rel("dangling.yaml"))} (relative to the project root)`],
+    },
+    {
+        class: 1,
+        name: "a 5000-character unknown top-level key (the key itself is clipped)",
+        config: () => ({ ...ruoyi(), [`pluggable-mesh:${FAKE_TOKEN}${"k".repeat(5000)}`]: "x" }),
+        problems: () => [`pluggable-mesh:"${FAKE_TOKEN}${"k".repeat(60 - FAKE_TOKEN.length)}…" (${FAKE_TOKEN.length + 5000} characters): is not a setting of this project; use one of ${KNOWN_KEYS()}`],
+        forbidden: ["k".repeat(61)],
+    },
+    {
+        class: 1,
+        name: "a 5000-character variable name Kubernetes refuses (clipped in the key and the message)",
+        config: (files) => apps({ spec: files.ruoyi("env-long.yaml", (spec) => (admin(spec).env[`1${"V".repeat(4999)}`] = "x")) }),
+        problems: (files) => [`${files.rel("env-long.yaml")}: components[1].env."1${"V".repeat(59)}…" (5000 characters): "1${"V".repeat(59)}…" (5000 characters) is not an environment variable name; ${ENV_ALLOWED}`],
+        forbidden: ["V".repeat(61)],
+    },
+
     // ── Class 2: secrets in messages ───────────────────────────────────────────────────────────
     {
         class: 2,

@@ -1,3 +1,5 @@
+import { given } from "../model";
+
 /**
  * Which Kubernetes minors each Istio minor supports.
  *
@@ -80,7 +82,7 @@ export function supportedRange(kubernetes: readonly string[]): string {
 export function checkIstioSupport(istioVersion: string, kubernetesVersion: string): string | undefined {
     const minor = istioMinor(istioVersion);
     if (minor === undefined) {
-        return `"${istioVersion}" is not an Istio release version; use major.minor.patch, e.g. ${DEFAULT_ISTIO_VERSION}`;
+        return `${given(istioVersion)} is not an Istio release version; use major.minor.patch, e.g. ${DEFAULT_ISTIO_VERSION}`;
     }
     const support = ISTIO_SUPPORT[minor];
     if (support === undefined) {
@@ -89,7 +91,7 @@ export function checkIstioSupport(istioVersion: string, kubernetesVersion: strin
     }
     const clusterMinor = kubernetesMinor(kubernetesVersion);
     if (clusterMinor === undefined) {
-        return `"${kubernetesVersion}" is not a Kubernetes version; use major.minor, e.g. ${support.kubernetes[support.kubernetes.length - 1]}`;
+        return `${given(kubernetesVersion)} is not a Kubernetes version; use major.minor, e.g. ${support.kubernetes[support.kubernetes.length - 1]}`;
     }
     if (!support.kubernetes.includes(clusterMinor)) {
         return `Istio ${istioVersion} supports Kubernetes ${supportedRange(support.kubernetes)}; the cluster is declared as ${clusterMinor}`;

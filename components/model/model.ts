@@ -277,7 +277,7 @@ function checkConfigFiles(component: ComponentSpec, at: string, dependencies: De
             if (!findPlaceholderDependency(dependencies, app, match[1]!, match[2])) {
                 problems.push({
                     key: `${at}.configFiles[${index}].content`,
-                    message: `placeholder ${match[0]} refers to no declared dependency; declare "${match[1]}${match[2] ? `:${match[2]}` : ""}" in dependsOn`,
+                    message: `placeholder ${given(match[0])} refers to no declared dependency; declare ${given(`${match[1]}${match[2] ? `:${match[2]}` : ""}`)} in dependsOn`,
                 });
             }
         }

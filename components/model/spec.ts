@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DNS_1035_LABEL, IANA_SERVICE_NAME, MAX_INT32, dnsLabel, dnsSubdomain, envVarName as envVarNameRule, hostName, imageReference, labelValue, mountPath, quantity as quantityRule, ruleString } from "./syntax";
+import { DNS_1035_LABEL, IANA_SERVICE_NAME, MAX_INT32, dnsLabel, dnsSubdomain, envVarName as envVarNameRule, fileMountPath, hostName, imageReference, labelValue, mountPath, quantity as quantityRule, ruleString } from "./syntax";
 import { given } from "./userText";
 import { PROTOCOLS, RETRY_CONDITIONS, type TrafficPolicy } from "./policy";
 
@@ -131,7 +131,8 @@ const envVarName = ruleString(envVarNameRule);
 /** `component`, `component:port`, `otherApp/component` or `otherApp/component:port`. */
 const DEPENDENCY_REF = /^(?:([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/)?([a-z]([-a-z0-9]*[a-z0-9])?)(?::([a-z0-9-]+))?$/;
 
-const dependencyTarget = z.string().regex(DEPENDENCY_REF, {
+// At most an app name (40), a component name (54), a port name (15) and the separators.
+const dependencyTarget = z.string().max(111).regex(DEPENDENCY_REF, {
     error: (issue) => `expected "component", "component:port", "app/component" or "app/component:port", given ${given(issue.input)}`,
 });
 
@@ -186,7 +187,7 @@ const componentSchema = z.strictObject({
         .array(
             z.strictObject({
                 /** Absolute path of the file in the container (a mount path: not under /var/run/secrets, no '..'). */
-                path: ruleString((value) => (value.endsWith("/") ? `${given(value)} is a folder; give the path of a file (not ending in '/')` : mountPath(value))),
+                path: ruleString(fileMountPath),
                 content: z.string(),
             }),
         )

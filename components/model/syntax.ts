@@ -169,10 +169,29 @@ export const mountPath: SyntaxRule = (value) => {
     return undefined;
 };
 
+/** The path of a file mounted into a container: a {@link mountPath} that names a file (not ending in '/'). */
+export const fileMountPath: SyntaxRule = (value) => (value.endsWith("/") ? `${given(value)} is a folder; give the path of a file (not ending in '/')` : mountPath(value));
+
+/** What each shared rule allows, in the words the generated configuration reference shows. */
+const RULE_DESCRIPTIONS = new Map<SyntaxRule, string>([
+    [dnsLabel, "a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters"],
+    [dns1035Label, "a DNS-1035 label: lowercase letters, digits and '-', starting with a letter, at most 63 characters"],
+    [dnsSubdomain, "a DNS name: dot-separated labels, none empty, each at most 63 characters, at most 253 in all"],
+    [hostName, "a host name: dot-separated labels, none empty, each at most 63 characters, at most 253 in all"],
+    [labelValue, "a label value: letters, digits, '-', '_', '.', alphanumeric at both ends, at most 63 characters"],
+    [envVarName, "an environment variable name: letters, digits, '_', '-', '.', not starting with a digit"],
+    [imageReference, "an OCI image reference: [registry/]repository[:tag][@digest]"],
+    [quantity, "a Kubernetes quantity, e.g. 500m, 256Mi, 10Gi"],
+    [mountPath, "an absolute path without '..', ':' or NUL, not '/' and not under /var/run/secrets"],
+    [fileMountPath, "an absolute file path without '..', ':' or NUL, not under /var/run/secrets, each mounted once"],
+]);
+
 /** A zod string checked by a rule, so the schemas and the components say the same thing about the same value. */
 export function ruleString(rule: SyntaxRule): z.ZodString {
-    return z.string().superRefine((value, context) => {
+    const checked = z.string().superRefine((value, context) => {
         const problem = rule(value);
         if (problem !== undefined) context.addIssue({ code: "custom", message: problem, input: value });
     });
+    const description = RULE_DESCRIPTIONS.get(rule);
+    return description === undefined ? checked : checked.describe(description);
 }

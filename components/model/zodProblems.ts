@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { Problem } from "./problems";
-import { describeKind, given, secretGiven } from "./userText";
+import { describeKind, given, MAX_SHOWN_CHARACTERS, secretGiven } from "./userText";
 
 type PathSegment = PropertyKey;
 
@@ -11,7 +11,9 @@ export function formatPath(path: readonly PathSegment[]): string {
         if (typeof segment === "number") {
             text += `[${segment}]`;
         } else {
-            text += text.length === 0 ? String(segment) : `.${String(segment)}`;
+            // Keys are user text too (record keys such as variable names): a long one is clipped like any value.
+            const name = String(segment).length > MAX_SHOWN_CHARACTERS ? given(String(segment)) : String(segment);
+            text += text.length === 0 ? name : `.${name}`;
         }
     }
     return text;
@@ -36,6 +38,8 @@ export function closestName(name: string, allowed: readonly string[]): string | 
     const loose = (text: string) => text.toLowerCase().replace(/[-_.\s]/g, "");
     const exact = allowed.find((candidate) => loose(candidate) === loose(name));
     if (exact !== undefined) return exact;
+    // Far longer than every allowed name: no typo of one (and no quadratic work on a hostile key).
+    if (name.length > Math.max(...allowed.map((candidate) => candidate.length)) * 2) return undefined;
     let best: { name: string; distance: number } | undefined;
     for (const candidate of allowed) {
         const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
