@@ -1,6 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { ensureTools, loggedIn, openStack, PROJECT_ROOT, type EngineStack, type Tools } from "../engine/engine";
@@ -43,8 +42,10 @@ export function changedFiles(base: string): string[] {
 }
 
 /** Render mode for both revisions, into the same directory: a different provider config would replace every resource. */
-function renderOverrides(scratch: string, stack: string): Record<string, unknown> {
-    return { "pluggable-mesh:kubernetes": { renderYamlToDirectory: path.join(scratch, "rendered", stack) } };
+function renderOverrides(baseCheckout: () => string, stack: string): Record<string, unknown> {
+    // Config paths must stay inside the project that runs: inside the base checkout, which itself
+    // lies inside this project (under out/), the one folder serves both revisions.
+    return { "pluggable-mesh:kubernetes": { renderYamlToDirectory: path.join(baseCheckout(), ".rendered", stack) } };
 }
 
 /** The stack in the team's backend (PULUMI_BACKEND_URL or a `pulumi login`), when it is deployed there. */
@@ -81,7 +82,7 @@ async function previewStack(target: AffectedStack, base: string, baseCheckout: (
         if (gitShow(base, `Pulumi.${target.stack}.yaml`) !== undefined) {
             const root = baseCheckout();
             // The base is only what the change is compared with: the policy pack judges the head alone.
-            const baseStack = await openStack(target.stack, tools, { stateDir, root, overrides: renderOverrides(scratch, target.stack), policy: false });
+            const baseStack = await openStack(target.stack, tools, { stateDir, root, overrides: renderOverrides(baseCheckout, target.stack), policy: false });
             try {
                 await baseStack.guard(() => baseStack.stack.up({ configFile: baseStack.configFile }));
             } catch (error) {
@@ -90,7 +91,7 @@ async function previewStack(target: AffectedStack, base: string, baseCheckout: (
         } else {
             how = "self-contained: a new stack, previewed against an empty state";
         }
-        head = await openStack(target.stack, tools, { stateDir, overrides: renderOverrides(scratch, target.stack), policy });
+        head = await openStack(target.stack, tools, { stateDir, overrides: renderOverrides(baseCheckout, target.stack), policy });
     }
     const opened = head;
     policyRan = opened.policy.policyPacks !== undefined;
@@ -124,7 +125,9 @@ export async function prPreview(base: string, allowBlocking: boolean, policy = t
     const reports: StackReport[] = [];
     if (targets.length > 0) {
         const tools = ensureTools();
-        const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "pluggable-mesh-pr-"));
+        // Inside the project (out/ is git-ignored): render paths in config may not leave it.
+        fs.mkdirSync(path.join(PROJECT_ROOT, "out"), { recursive: true });
+        const scratch = fs.mkdtempSync(path.join(PROJECT_ROOT, "out", "pr-preview-"));
         let checkout: string | undefined;
         const baseCheckout = () => {
             if (!checkout) {

@@ -12,6 +12,9 @@ type SupportModule = typeof import("../components/istio/support");
 const CHART = "kubernetes:helm.sh/v4:Chart";
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const COMPONENT = "pluggable-mesh:istio:IstioControlPlane";
+/** What the policy pack asks of istiod and the gateway pods (docs/policy.md), set through chart values. */
+const ISTIOD_RESOURCES = { requests: { cpu: "500m", memory: "2048Mi" }, limits: { memory: "4096Mi" } };
+const GATEWAY_POD_SECURITY = { sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: "0" }], seccompProfile: { type: "RuntimeDefault" } };
 
 // The modules under test are loaded with require() after openMockStack(): a static import would
 // create their resources' runtime before the mocks exist.
@@ -164,6 +167,8 @@ describe("IstioControlPlane", () => {
                         defaultConfig: { holdApplicationUntilProxyStarts: true },
                     },
                     base: { validationFailurePolicy: "Fail" },
+                    resources: ISTIOD_RESOURCES,
+                    seccompProfile: { type: "RuntimeDefault" },
                 },
             });
             assert.deepEqual(istiod.dependencies, [base.urn]);
@@ -249,6 +254,8 @@ describe("IstioControlPlane", () => {
                     defaultConfig: { holdApplicationUntilProxyStarts: false },
                 },
                 base: { validationFailurePolicy: "Fail" },
+                resources: ISTIOD_RESOURCES,
+                seccompProfile: { type: "RuntimeDefault" },
                 revision: "1-29-6",
             });
         });
@@ -259,7 +266,7 @@ describe("IstioControlPlane", () => {
                 chart: path.join(chartsDir, "gateway"),
                 name: "istio-ingressgateway",
                 namespace: "mesh-system",
-                values: { name: "istio-ingressgateway", service: { type: "NodePort" }, revision: "1-29-6" },
+                values: { name: "istio-ingressgateway", service: { type: "NodePort" }, securityContext: GATEWAY_POD_SECURITY, revision: "1-29-6" },
             });
             assert.deepEqual(gateway.dependencies, [mocks.find(CHART, "canary-istiod").urn]);
             assert.deepEqual(mocks.find(CHART, "canary-istiod").dependencies, [mocks.find(CHART, "canary-base").urn]);
@@ -300,7 +307,11 @@ describe("IstioControlPlane", () => {
         for (const chart of ["mirror-base", "mirror-istiod", "mirror-gateway"]) {
             assert.deepEqual(mocks.find(CHART, chart).inputs.repositoryOpts, { repo: "https://charts.example.com/istio" }, chart);
         }
-        assert.deepEqual(mocks.find(CHART, "mirror-gateway").inputs.values, { name: "istio-ingressgateway", service: { type: "LoadBalancer" } });
+        assert.deepEqual(mocks.find(CHART, "mirror-gateway").inputs.values, {
+            name: "istio-ingressgateway",
+            service: { type: "LoadBalancer", annotations: { "pluggable-mesh.io/exposure": "pluggable-mesh:istio.gateway (enabled, serviceType LoadBalancer)" } },
+            securityContext: GATEWAY_POD_SECURITY,
+        });
     });
 
     it("refuses bad arguments with every problem listed, before registering anything", async () => {

@@ -74,6 +74,18 @@ describe("the shipped stacks against the policy pack (mock engine)", function ()
         assert.deepEqual(evaluatePack(await registered("prod"), policyConfig("prod")), []);
     });
 
+    it("prod with Kiali on a LoadBalancer passes: the Service names the setting that asked for it", async function () {
+        const observability = JSON.stringify({ enabled: true, kialiAuth: "token", kialiExposure: "LoadBalancer" });
+        const resources = await registered("prod", { "pluggable-mesh:observability": observability });
+        const kiali = resources.find((resource) => resource.type === "kubernetes:core/v1:Service" && resource.props.spec?.type === "LoadBalancer");
+        assert.deepEqual(kiali?.props.metadata.annotations, { "pluggable-mesh.io/exposure": "pluggable-mesh:observability.kialiExposure" });
+        assert.deepEqual(evaluatePack(resources, policyConfig("prod")), []);
+        delete kiali!.props.metadata.annotations;
+        assert.deepEqual(evaluatePack(resources, policyConfig("prod")), [
+            "mandatory loadbalancer-needs-exposure: Service istio-system/kiali is of type LoadBalancer but nothing asked for its exposure; use ClusterIP, or annotate it with pluggable-mesh.io/exposure naming the setting that asked for it",
+        ]);
+    });
+
     it("prod in envoy mode fails production-mtls as mandatory (negative control)", async function () {
         const lines = evaluatePack(await registered("prod", { "pluggable-mesh:mode": "envoy" }), policyConfig("prod"));
         assert.equal(lines.filter((line) => line.startsWith("mandatory production-mtls: ")).length, 4, lines.join("\n"));

@@ -6,6 +6,7 @@ import { dnsLabel, dnsSubdomain, given, parseQuantity, quantity, type Problem } 
 import { PLATFORM_DEFAULTS, type IstioPlatform } from "../modes";
 import { failOnProblems, type IstioPlatformArgs } from "../resources";
 import { DEFAULT_ISTIO_VERSION, checkIstioSupport, istioMinor } from "./support";
+import { EXPOSURE_ANNOTATION } from "../../policy/contract";
 
 /** Istio's public Helm repository; a mirror works by changing this one value. */
 export const ISTIO_CHART_REPOSITORY = "https://istio-release.storage.googleapis.com/charts";
@@ -457,6 +458,10 @@ export function istiodValues(args: ResolvedIstioControlPlaneArgs): Record<string
             defaultConfig: { holdApplicationUntilProxyStarts: args.meshConfig.holdApplicationUntilProxyStarts },
         },
         base: { validationFailurePolicy: args.validationFailurePolicy, ...validationWebhookValues(args.webhookEndpoint) },
+        // What the policy pack asks of every workload (docs/policy.md) and the chart leaves out: a
+        // memory limit (the chart's requests are kept) and the RuntimeDefault seccomp profile.
+        resources: { requests: { cpu: "500m", memory: "2048Mi" }, limits: { memory: "4096Mi" } },
+        seccompProfile: { type: "RuntimeDefault" },
     };
     if (args.webhookEndpoint !== undefined) {
         // istiodRemote.enabled stays false: istiod itself is still installed, only the webhooks' address changes.
@@ -473,7 +478,14 @@ export function gatewayValues(args: ResolvedIstioControlPlaneArgs): Record<strin
     const values: Record<string, unknown> = {
         // Explicit, so labels and ServiceAccount never depend on the release name.
         name: GATEWAY_NAME,
-        service: { type: args.gateway.serviceType },
+        service: {
+            type: args.gateway.serviceType,
+            // The stack asked for this exposure; the policy pack accepts a LoadBalancer that says which setting did.
+            ...(args.gateway.serviceType === "LoadBalancer" ? { annotations: { [EXPOSURE_ANNOTATION]: "pluggable-mesh:istio.gateway (enabled, serviceType LoadBalancer)" } } : {}),
+        },
+        // The chart's default pod securityContext (only the sysctl that lets it bind ports 80 and 443
+        // unprivileged), plus the RuntimeDefault seccomp profile the restricted standard asks for.
+        securityContext: { sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: "0" }], seccompProfile: { type: "RuntimeDefault" } },
     };
     if (args.revision !== undefined) {
         values.revision = args.revision;

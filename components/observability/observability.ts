@@ -15,6 +15,7 @@ import {
     type KialiAuthStrategy,
 } from "./kialiConfig";
 import { PROMETHEUS_PORT, prometheusConfig } from "./prometheusConfig";
+import { EXPOSURE_ANNOTATION } from "../../policy/contract";
 
 export { KIALI_AUTH_STRATEGIES, type KialiAuthStrategy } from "./kialiConfig";
 
@@ -470,7 +471,13 @@ export class Observability extends pulumi.ComponentResource {
         const kialiService = new k8s.core.v1.Service(
             `${name}-kiali`,
             {
-                metadata: { name: kialiName, namespace, labels: kialiLabels },
+                metadata: {
+                    name: kialiName,
+                    namespace,
+                    labels: kialiLabels,
+                    // The stack asked for this exposure; the policy pack accepts a LoadBalancer that says which setting did.
+                    ...(exposure === "LoadBalancer" ? { annotations: { [EXPOSURE_ANNOTATION]: "pluggable-mesh:observability.kialiExposure" } } : {}),
+                },
                 spec: {
                     type: typeof exposure === "string" ? exposure : "ClusterIP",
                     selector: kialiLabels,
