@@ -15,7 +15,7 @@ import { asRepository, git, scratchProject } from "../support/scratchProject";
 interface Outcome {
     status: number | null;
     markdown: string;
-    json: { reports: Omit<StackReport, "diffText">[]; blocking: number; failed: number };
+    json: { reports: Omit<StackReport, "diffText">[]; blocking: number; failed: number; mandatory: number };
     stderr: string;
 }
 
@@ -85,6 +85,9 @@ describe("pr-preview in scratch repositories", function () {
         assert.ok(changes.some((change) => change.kind === "Chart" && change.op === "create"), "the control plane is created");
         assert.equal(outcome.json.blocking, 0);
         assert.doesNotMatch(outcome.markdown, /Blocking/);
+        // The control plane's charts pass the pack too; staging's mTLS is PERMISSIVE, which production would refuse.
+        assert.equal(outcome.json.mandatory, 0, outcome.markdown);
+        assert.deepEqual([...new Set((outcome.json.reports[0]!.violations ?? []).map((violation) => `${violation.level} ${violation.policy}`))], ["advisory production-mtls"]);
         const validation = outcome.json.reports[0]!.validation;
         assert.ok(validation?.ok, validation?.summary);
         assert.match(validation.summary, /istioctl analyze: 0 errors, 0 warnings/);
@@ -118,6 +121,20 @@ describe("pr-preview in scratch repositories", function () {
         assert.match(outcome.markdown, /\*\*The preview failed:\*\*/);
         assert.match(outcome.markdown, /invalid configuration \(1 problem\):\nstacks\/apps\/ruoyi\.yaml: components\[2\]\.ports\[0\]\.port: expected at most 65535, given 70000/);
         assert.doesNotMatch(outcome.markdown, /\n\s+at .+\.(ts|js):\d+:\d+/, "no stack trace");
+    });
+
+    it("(e) an unpinned image is a mandatory policy violation: listed at the top and per stack, exit 1 whatever the label", function () {
+        const dir = repo(["staging"]);
+        edit(dir, "stacks/apps/ruoyi.yaml", (text) => text.replace("image: docker.io/library/nginx:1.27.3", "image: docker.io/library/nginx"));
+        const outcome = prPreview(dir, "--allow-blocking");
+        assert.equal(outcome.status, 1, outcome.stderr);
+        assert.equal(outcome.json.mandatory, 1);
+        assert.equal(outcome.json.failed, 0, "a policy finding is not a failed preview");
+        const row = '| staging | image-pinned | Deployment ruoyi/ruoyi-ui | Deployment ruoyi/ruoyi-ui: container "ruoyi-ui" image "docker.io/library/nginx" has no tag (it means latest); pin a tag other than latest or a digest |';
+        assert.ok(outcome.markdown.includes(`### ⛔ Policy: 1 mandatory violation(s)\n\n| stack | policy | resource | violation |\n|---|---|---|---|\n${row}`), outcome.markdown);
+        const staging = outcome.markdown.slice(outcome.markdown.indexOf("### Stack `staging`"));
+        assert.ok(staging.indexOf("Policy pack: ⛔ 1 mandatory, 4 advisory") < staging.indexOf("<details><summary>Full <code>pulumi preview --diff"), staging);
+        assert.ok(changesOf(outcome, "staging").some((change) => change.kind === "Deployment" && change.name === "ruoyi/ruoyi-ui" && change.op === "update"), "the diff is still shown");
     });
 
     it("(d) a change to nothing deployable previews no stack", function () {
