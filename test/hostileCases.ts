@@ -101,6 +101,7 @@ const DNS_NAME_ALLOWED = `use dot-separated labels of lowercase letters, digits 
 const SYSTEM_NAMESPACES = "default, kube-system, kube-public, kube-node-lease, istio-system, linkerd, linkerd-viz, linkerd-cni";
 const SYSTEM_NAMESPACE = (namespace: string, extra = "") =>
     `namespace ${JSON.stringify(namespace)} belongs to Kubernetes or a mesh control plane; apps may not use ${SYSTEM_NAMESPACES}${extra} or any kube-* namespace, so choose another`;
+const REPOSITORY_ALLOWED = 'is not an allowed chart repository; use an https:// or oci:// URL with a host name (no IP address, no credentials), e.g. "https://istio-release.storage.googleapis.com/charts"';
 const IMAGE_ALLOWED = 'use [registry/]repository[:tag][@digest] in lowercase, e.g. "docker.io/library/redis:7.4.2"';
 const ENV_ALLOWED = "use letters, digits, '_', '-' and '.', not starting with a digit";
 
@@ -233,6 +234,26 @@ export const CASES: HostileCase[] = [
         config: (files) => apps({ spec: files.ruoyi("env-long.yaml", (spec) => (admin(spec).env[`1${"V".repeat(4999)}`] = "x")) }),
         problems: (files) => [`${files.rel("env-long.yaml")}: components[1].env."1${"V".repeat(59)}…" (5000 characters): "1${"V".repeat(59)}…" (5000 characters) is not an environment variable name; ${ENV_ALLOWED}`],
         forbidden: ["V".repeat(61)],
+    },
+
+    {
+        class: 1,
+        name: "an Istio chart repository that reads a local file",
+        config: () => ({ ...ruoyi(), ...istio({ repository: "file:///etc/passwd" }) }),
+        problems: () => [`pluggable-mesh:istio.repository: "file:///etc/passwd" ${REPOSITORY_ALLOWED}`],
+    },
+    {
+        class: 1,
+        name: "an Istio chart repository at the cloud metadata address",
+        config: () => ({ ...ruoyi(), ...istio({ repository: "https://169.254.169.254/latest/meta-data" }) }),
+        problems: () => [`pluggable-mesh:istio.repository: "https://169.254.169.254/latest/meta-data" ${REPOSITORY_ALLOWED}`],
+    },
+    {
+        class: 2,
+        name: "an Istio chart repository with credentials in the URL",
+        config: () => ({ ...ruoyi(), ...istio({ repository: `https://user:${FAKE_TOKEN}@charts.example.com` }) }),
+        problems: () => ['pluggable-mesh:istio.repository: "https://charts.example.com/" carries credentials in the URL (not shown); a stack file is no place for them, so use a repository that needs none or a mirror'],
+        forbidden: [FAKE_TOKEN, "user:"],
     },
 
     // ── Class 2: secrets in messages ───────────────────────────────────────────────────────────

@@ -301,6 +301,8 @@ export function validateIstioControlPlaneArgs(
         // istiod names its Service "istiod-<revision>", which must stay a label of at most 63 characters.
         problems.push({ key: "revision", message: `${given(args.revision)} is not a revision name; use lowercase letters, digits and '-' (e.g. "1-30-5"), at most 56 characters` });
     }
+    const repositoryProblem = chartRepositoryProblem(args.repository);
+    if (repositoryProblem) problems.push({ key: "repository", message: repositoryProblem });
     if (args.localChartsDir !== undefined) {
         if (args.repository !== ISTIO_CHART_REPOSITORY) {
             problems.push({ key: "localChartsDir", message: `set together with repository ${given(args.repository)}; choose one chart source` });
@@ -325,6 +327,32 @@ export function validateIstioControlPlaneArgs(
         problems.push({ key: "gateway.serviceType", message: `${given(args.gateway.serviceType)} is not a Service type; use one of ${GATEWAY_SERVICE_TYPES.join(", ")}` });
     }
     return problems;
+}
+
+/**
+ * A Helm repository the provider may fetch charts from during `preview`: https:// or oci:// with a
+ * host name. Refused: plain http, file:// (a local file read) and IP literals such as a cloud
+ * metadata address (a PR must not make the preview fetch from inside the network).
+ */
+function chartRepositoryProblem(repository: string): string | undefined {
+    let url: URL | undefined;
+    try {
+        url = new URL(repository);
+    } catch {
+        // Reported below.
+    }
+    if (url !== undefined && (url.username !== "" || url.password !== "")) {
+        // Credentials are secrets: the URL is shown without them.
+        url.username = "";
+        url.password = "";
+        return `${given(url.toString())} carries credentials in the URL (not shown); a stack file is no place for them, so use a repository that needs none or a mirror`;
+    }
+    const host = url?.hostname ?? "";
+    const ipLiteral = /^\d+(\.\d+){3}$/.test(host) || host.startsWith("[");
+    if (url === undefined || (url.protocol !== "https:" && url.protocol !== "oci:") || host === "" || ipLiteral) {
+        return `${given(repository)} is not an allowed chart repository; use an https:// or oci:// URL with a host name (no IP address, no credentials), e.g. ${given(ISTIO_CHART_REPOSITORY)}`;
+    }
+    return undefined;
 }
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
