@@ -58,9 +58,9 @@ function allowed(node: JsonSchema): string {
     if (node.pattern) limits.push(`matching ${code(node.pattern)}`);
     if (node.minLength !== undefined && node.minLength > 0) limits.push(`≥ ${node.minLength} characters`);
     if (node.maxLength !== undefined) limits.push(`≤ ${node.maxLength} characters`);
-    if (node.minimum !== undefined) limits.push(`≥ ${node.minimum}`);
+    if (node.minimum !== undefined && node.minimum > Number.MIN_SAFE_INTEGER) limits.push(`≥ ${node.minimum}`);
     if (node.exclusiveMinimum !== undefined) limits.push(`> ${node.exclusiveMinimum}`);
-    if (node.maximum !== undefined) limits.push(`≤ ${node.maximum}`);
+    if (node.maximum !== undefined && node.maximum < Number.MAX_SAFE_INTEGER) limits.push(`≤ ${node.maximum}`);
     if (node.minItems !== undefined && node.minItems > 0) limits.push(`≥ ${node.minItems} items`);
     if (node.maxItems !== undefined) limits.push(`≤ ${node.maxItems} items`);
     if (type === "array" && node.items) return `list of ${allowed(node.items)}${limits.length ? ` (${limits.join(", ")})` : ""}`;

@@ -1,108 +1,115 @@
 import { z } from "zod";
 import { dnsLabel, dnsSubdomain, given, hostName, imageReference, modeSchema, quantity, ruleString } from "../components/model";
+import { withDefaults } from "../components/istio";
 import { PLATFORM_DEFAULTS } from "../components/modes";
 
 /**
  * The stack configuration schema: every `pluggable-mesh:*` key of `Pulumi.<stack>.yaml`, with its
- * defaults. Istio control-plane defaults live with the component (`withDefaults` in
- * components/istio/controlPlane.ts) and are not repeated here.
+ * defaults and its description (docs/configuration.md is generated from them). Istio control-plane
+ * defaults live with the component (`withDefaults` in components/istio) and are only shown here.
  */
 
 export const PROJECT = "pluggable-mesh";
 
-const resources = z.strictObject({ cpu: ruleString(quantity).optional(), memory: ruleString(quantity).optional() });
+/** Istio's own defaults, owned by the component; the descriptions below show them, never repeat them. */
+const ISTIO = withDefaults({});
+const istioDefault = (value: unknown) => `Default: ${JSON.stringify(value)}.`;
+
+const resources = (of: string, defaults: { cpu: string; memory: string }) =>
+    z
+        .strictObject({
+            cpu: ruleString(quantity).optional().describe(`CPU ${of} of every Istio sidecar (a Kubernetes quantity). ${istioDefault(defaults.cpu)}`),
+            memory: ruleString(quantity).optional().describe(`Memory ${of} of every Istio sidecar (a Kubernetes quantity). ${istioDefault(defaults.memory)}`),
+        })
+        .optional();
 
 export const istioConfigSchema = z
     .strictObject({
-        /** `install` the control plane, use an `existing` one, or `none`. @default "none" */
-        controlPlane: z.enum(["none", "install", "existing"]).default("none"),
-        namespace: ruleString(dnsLabel).optional(),
-        createNamespace: z.boolean().optional(),
-        version: z.string().optional(),
-        repository: z.string().url().optional(),
-        /** Folder of unpacked Istio charts, relative to the project root and inside it. */
-        localChartsDir: z.string().min(1).optional(),
-        revision: z.string().optional(),
-        accessLogs: z.boolean().optional(),
-        outboundTrafficPolicy: z.enum(["ALLOW_ANY", "REGISTRY_ONLY"]).optional(),
-        holdApplicationUntilProxyStarts: z.boolean().optional(),
-        proxyResources: z.strictObject({ requests: resources.optional(), limits: resources.optional() }).optional(),
-        gateway: z.strictObject({ enabled: z.boolean().optional(), serviceType: z.enum(["LoadBalancer", "NodePort", "ClusterIP"]).optional() }).optional(),
-        /** failurePolicy of Istio's validating webhook. @default "Fail" */
-        validationFailurePolicy: z.enum(["Fail", "Ignore"]).optional(),
-        /** Where the API server calls istiod's webhooks, when not through its Service. @default through the Service */
-        webhookEndpoint: z.strictObject({ url: z.string(), caBundle: z.string() }).optional(),
+        controlPlane: z.enum(["none", "install", "existing"]).default("none").describe("`install` the Istio control plane (Helm charts base, istiod, gateway), use an `existing` one, or `none`."),
+        namespace: ruleString(dnsLabel).optional().describe(`Namespace of istiod and the gateway. ${istioDefault(ISTIO.namespace)}`),
+        createNamespace: z.boolean().optional().describe(`Create the namespace; false adopts an existing one. ${istioDefault(ISTIO.createNamespace)}`),
+        version: z.string().optional().describe(`Istio release, checked against kubernetesVersion with Istio's support table. ${istioDefault(ISTIO.version)}`),
+        repository: z.string().url().optional().describe(`Helm chart repository: a mirror is one changed key. ${istioDefault(ISTIO.repository)}`),
+        localChartsDir: z.string().min(1).optional().describe("Folder of unpacked Istio charts for air-gapped installs, relative to the project root and inside it."),
+        revision: z.string().optional().describe("istio.io/rev of a canary control plane; workloads then carry the revision label."),
+        accessLogs: z.boolean().optional().describe(`Envoy access logs on stdout (meshConfig.accessLogFile). ${istioDefault(ISTIO.meshConfig.accessLogs)}`),
+        outboundTrafficPolicy: z.enum(["ALLOW_ANY", "REGISTRY_ONLY"]).optional().describe(`meshConfig.outboundTrafficPolicy.mode. ${istioDefault(ISTIO.meshConfig.outboundTrafficPolicy)}`),
+        holdApplicationUntilProxyStarts: z.boolean().optional().describe(`Start the app container only after its sidecar is ready. ${istioDefault(ISTIO.meshConfig.holdApplicationUntilProxyStarts)}`),
+        proxyResources: z
+            .strictObject({ requests: resources("request", ISTIO.proxyResources.requests), limits: resources("limit", ISTIO.proxyResources.limits) })
+            .optional()
+            .describe("Requests and limits of the Istio sidecars; no request may exceed its limit."),
+        gateway: z
+            .strictObject({
+                enabled: z.boolean().optional().describe(`Install the ingress gateway (needed to expose components in istio mode). ${istioDefault(ISTIO.gateway.enabled)}`),
+                serviceType: z.enum(["LoadBalancer", "NodePort", "ClusterIP"]).optional().describe(`Service type of the gateway. ${istioDefault(ISTIO.gateway.serviceType)}`),
+            })
+            .optional()
+            .describe("The Istio ingress gateway."),
+        validationFailurePolicy: z.enum(["Fail", "Ignore"]).optional().describe(`failurePolicy of Istio's validating webhook, set in both charts so istiod never flips it behind Pulumi. ${istioDefault(ISTIO.validationFailurePolicy)}`),
+        webhookEndpoint: z
+            .strictObject({
+                url: z.string().describe("https base URL of istiod's webhook server; the API server calls /inject and /validate under it."),
+                caBundle: z.string().describe("Base64 of the PEM certificates that sign istiod's webhook certificate."),
+            })
+            .optional()
+            .describe("Where the API server calls istiod's webhooks when not through its Service (an istiod outside the pod network); validation then always fails closed."),
     })
-    .default({ controlPlane: "none" });
+    .default({ controlPlane: "none" })
+    .describe("The Istio control plane.");
 
 export const stackConfigSchema = z.strictObject({
-    /** Marks a production stack: stricter checks (no anonymous Kiali). @default false */
-    production: z.boolean().default(false),
-    /** Mode of every app that does not choose its own. @default "native" */
-    mode: modeSchema.default("native"),
-    /** mTLS of every app that does not choose its own, where the mode supports it. @default "PERMISSIVE" */
-    mtls: z.enum(["STRICT", "PERMISSIVE"]).default("PERMISSIVE"),
-    /** The cluster's Kubernetes version ("1.34"), checked against the Istio release. @default "1.34" */
-    kubernetesVersion: z.string().regex(/^1\.\d+(\.\d+)?$/, { error: (issue) => `expected a Kubernetes version such as "1.34", given ${given(issue.input)}` }).default("1.34"),
-    /** @default "cluster.local" */
-    clusterDomain: ruleString(dnsSubdomain).default(PLATFORM_DEFAULTS.clusterDomain),
-    /** SPIFFE trust domain of istiod (meshConfig.trustDomain) and of every principal. @default "cluster.local" */
-    trustDomain: ruleString(dnsSubdomain).default(PLATFORM_DEFAULTS.trustDomain),
-    /** IngressClass of exposed components in native, envoy and linkerd modes. @default the cluster's default class */
-    ingressClassName: ruleString(dnsSubdomain).optional(),
-    /** Whether the cluster runs an ingress controller (false: Pulumi does not wait for Ingress addresses). @default true */
-    ingressController: z.boolean().default(PLATFORM_DEFAULTS.ingressController),
-    /** Envoy image of envoy mode. @default ENVOY_IMAGE */
-    envoyImage: ruleString(imageReference).default(PLATFORM_DEFAULTS.envoyImage),
-    /**
-     * Where Kubernetes objects go. @default the ambient kubeconfig (like kubectl). `renderYamlToDirectory`
-     * writes them as YAML instead of applying them (relative to the project root): the real engine
-     * with no cluster. Note that the provider then writes Secret data in plain text there.
-     */
+    production: z.boolean().default(false).describe("Marks a production stack: stricter checks (no anonymous Kiali)."),
+    mode: modeSchema.default("native").describe("Mode of every app that does not choose its own."),
+    mtls: z.enum(["STRICT", "PERMISSIVE"]).default("PERMISSIVE").describe("mTLS of every app that does not choose its own, where the mode can enforce it."),
+    kubernetesVersion: z
+        .string()
+        .regex(/^1\.\d+(\.\d+)?$/, { error: (issue) => `expected a Kubernetes version such as "1.34", given ${given(issue.input)}` })
+        .default("1.34")
+        .describe("The cluster's Kubernetes minor version, checked against the Istio release's support table."),
+    clusterDomain: ruleString(dnsSubdomain).default(PLATFORM_DEFAULTS.clusterDomain).describe("Cluster DNS domain of Service FQDNs."),
+    trustDomain: ruleString(dnsSubdomain).default(PLATFORM_DEFAULTS.trustDomain).describe("SPIFFE trust domain of istiod (meshConfig.trustDomain) and of every principal the modes write."),
+    ingressClassName: ruleString(dnsSubdomain).optional().describe("IngressClass of exposed components in native, envoy and linkerd modes. Default: the cluster's default class."),
+    ingressController: z.boolean().default(PLATFORM_DEFAULTS.ingressController).describe("Whether the cluster runs an ingress controller; false: Pulumi does not wait for Ingress addresses."),
+    envoyImage: ruleString(imageReference).default(PLATFORM_DEFAULTS.envoyImage).describe("The envoy sidecar image of envoy mode."),
     kubernetes: z
         .strictObject({
-            renderYamlToDirectory: z.string().min(1).optional(),
-            kubeconfig: z.string().min(1).optional(),
-            context: z.string().min(1).optional(),
+            renderYamlToDirectory: z.string().min(1).optional().describe("Write objects as YAML into this folder (relative to the project root) instead of applying them; Secret data is then written in plain text."),
+            kubeconfig: z.string().min(1).optional().describe("Kubeconfig (its content or a path) of the target cluster."),
+            context: z.string().min(1).optional().describe("Context of that kubeconfig."),
         })
-        .optional(),
+        .optional()
+        .describe("Where Kubernetes objects go. Default: the ambient kubeconfig, like kubectl."),
     istio: istioConfigSchema,
     linkerd: z
         .strictObject({
-            /** `existing` declares a Linkerd control plane installed outside this program. @default "none" */
-            controlPlane: z.enum(["none", "existing"]).default("none"),
-            /** @default "linkerd" */
-            namespace: ruleString(dnsLabel).default("linkerd"),
+            controlPlane: z.enum(["none", "existing"]).default("none").describe("`existing` declares a Linkerd control plane installed outside this program."),
+            namespace: ruleString(dnsLabel).default("linkerd").describe("Namespace of that control plane."),
         })
-        .default({ controlPlane: "none", namespace: "linkerd" }),
+        .default({ controlPlane: "none", namespace: "linkerd" })
+        .describe("A Linkerd control plane for linkerd mode."),
     observability: z
         .strictObject({
-            /** Install Prometheus and Kiali (needs an Istio control plane). @default false */
-            enabled: z.boolean().default(false),
-            /** @default "token" */
-            kialiAuth: z.enum(["token", "anonymous"]).default("token"),
-            /** How Kiali is reached. @default "ClusterIP" */
-            kialiExposure: z.enum(["ClusterIP", "NodePort", "LoadBalancer", "gateway"]).default("ClusterIP"),
-            /** Hostname when `kialiExposure` is `gateway`. */
-            kialiHost: ruleString(hostName).optional(),
+            enabled: z.boolean().default(false).describe("Install Prometheus and Kiali (needs an Istio control plane)."),
+            kialiAuth: z.enum(["token", "anonymous"]).default("token").describe("Kiali login: a token (the stack's secret output kialiToken), or anonymous (refused in production)."),
+            kialiExposure: z.enum(["ClusterIP", "NodePort", "LoadBalancer", "gateway"]).default("ClusterIP").describe("How Kiali is reached; `gateway` needs the Istio gateway and kialiHost."),
+            kialiHost: ruleString(hostName).optional().describe("Hostname of Kiali when kialiExposure is `gateway`."),
         })
-        .default({ enabled: false, kialiAuth: "token", kialiExposure: "ClusterIP" }),
-    /**
-     * Kiali's login-token signing key (set with `pulumi config set --secret`): 16, 24 or 32 bytes,
-     * checked by loadStack and never shown in a message. @default generated once, see README
-     */
-    kialiSigningKey: z.string().optional(),
-    /** Apps this stack deploys. @default [] */
+        .default({ enabled: false, kialiAuth: "token", kialiExposure: "ClusterIP" })
+        .describe("Prometheus and Kiali."),
+    kialiSigningKey: z
+        .string()
+        .optional()
+        .describe("Secret (`pulumi config set --secret`): Kiali's login-token signing key, 16, 24 or 32 bytes; never shown in a message. Default: generated once and kept."),
     apps: z
         .array(
             z.strictObject({
-                /** App spec file, relative to the project root. */
-                spec: z.string().min(1),
-                /** Overrides the app's mode for this stack. */
-                mode: modeSchema.optional(),
+                spec: z.string().min(1).describe("App spec file, relative to the project root and inside it."),
+                mode: modeSchema.optional().describe("This app's mode in this stack; wins over the spec's own and the stack's."),
             }),
         )
-        .default([]),
+        .default([])
+        .describe("Apps this stack deploys."),
 });
 
 /** Keys whose values are secrets: never shown in any message. */

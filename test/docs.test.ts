@@ -7,4 +7,13 @@ describe("docs", function () {
     it("docs/configuration.md is what `npm run docs` generates from the schemas today", function () {
         assert.equal(fs.readFileSync(CONFIGURATION_DOC, "utf8"), configurationReference(), "docs/configuration.md is stale: run `npm run docs` and commit it");
     });
+
+    it("every stack key and app spec field has a description", function () {
+        const undocumented = configurationReference()
+            .split("\n")
+            .filter((line) => line.startsWith("| `"))
+            .filter((line) => line.trimEnd().endsWith("|  |"))
+            .map((line) => line.split("|")[1]!.trim());
+        assert.deepEqual(undocumented, []);
+    });
 });

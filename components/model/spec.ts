@@ -34,6 +34,9 @@ const duration = z
 
 const positiveInt = z.number().int().min(1);
 
+/** A default in milliseconds as people write it, for descriptions. */
+const shownMs = (ms: number) => JSON.stringify(ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
+
 /** Traffic policy defaults: the one place they are written down. */
 export const TRAFFIC_DEFAULTS: TrafficPolicy = {
     timeoutMs: 15_000,
@@ -52,35 +55,33 @@ export const TRAFFIC_DEFAULTS: TrafficPolicy = {
 
 /** A partial traffic policy, as written in YAML; merged onto the app's and then the defaults. */
 export const trafficSchema = z.strictObject({
-    /** Whole-request timeout including retries. @default "15s" */
-    timeout: duration.optional(),
-    /** Connect timeout. @default "5s" */
-    connectTimeout: duration.optional(),
+    timeout: duration.optional().describe(`Whole-request timeout, retries included. Default: ${shownMs(TRAFFIC_DEFAULTS.timeoutMs)}.`),
+    connectTimeout: duration.optional().describe(`Connect timeout. Default: ${shownMs(TRAFFIC_DEFAULTS.connectTimeoutMs)}.`),
     retries: z
         .strictObject({
-            /** @default 2 */
-            attempts: z.number().int().min(0).max(10).optional(),
-            /** @default "5s" */
-            perTryTimeout: duration.optional(),
-            /** @default connect-failure, refused-stream, reset, unavailable, cancelled */
-            /** Envoy's vocabulary, which Istio shares; envoy would silently ignore an unknown word, so it is refused here. */
+            attempts: z.number().int().min(0).max(10).optional().describe(`Retries after the first try. Default: ${TRAFFIC_DEFAULTS.retries.attempts}.`),
+            perTryTimeout: duration.optional().describe(`Timeout of each try. Default: ${shownMs(TRAFFIC_DEFAULTS.retries.perTryTimeoutMs)}.`),
+            // Envoy's vocabulary, which Istio shares; envoy would silently ignore an unknown word, so it is refused here.
             retryOn: z
                 .array(z.enum(RETRY_CONDITIONS as [string, ...string[]], { error: (issue) => `${given(issue.input)} is not a retry condition; use one of ${RETRY_CONDITIONS.join(", ")}` }))
                 .min(1)
-                .optional(),
+                .optional()
+                .describe(`Conditions that trigger a retry (envoy's retry_on words). Default: ${TRAFFIC_DEFAULTS.retries.retryOn.join(", ")}.`),
         })
-        .optional(),
+        .optional()
+        .describe("Retries of failed requests."),
     circuitBreaker: z
         .strictObject({
-            maxConnections: positiveInt.optional(),
-            maxPendingRequests: positiveInt.optional(),
-            maxRequests: positiveInt.optional(),
-            consecutiveErrors: positiveInt.optional(),
-            interval: duration.optional(),
-            baseEjectionTime: duration.optional(),
-            maxEjectionPercent: z.number().int().min(0).max(100).optional(),
+            maxConnections: positiveInt.optional().describe(`Connections to the component from one caller. Default: ${TRAFFIC_DEFAULTS.circuitBreaker.maxConnections}.`),
+            maxPendingRequests: positiveInt.optional().describe(`Requests waiting for a connection. Default: ${TRAFFIC_DEFAULTS.circuitBreaker.maxPendingRequests}.`),
+            maxRequests: positiveInt.optional().describe(`Concurrent requests. Default: ${TRAFFIC_DEFAULTS.circuitBreaker.maxRequests}.`),
+            consecutiveErrors: positiveInt.optional().describe(`Consecutive errors that eject a pod (outlier detection). Default: ${TRAFFIC_DEFAULTS.circuitBreaker.consecutiveErrors}.`),
+            interval: duration.optional().describe(`How often pods are checked for ejection. Default: ${shownMs(TRAFFIC_DEFAULTS.circuitBreaker.intervalMs)}.`),
+            baseEjectionTime: duration.optional().describe(`How long a pod stays ejected at first. Default: ${shownMs(TRAFFIC_DEFAULTS.circuitBreaker.baseEjectionTimeMs)}.`),
+            maxEjectionPercent: z.number().int().min(0).max(100).optional().describe(`Most pods that may be ejected, in percent. Default: ${TRAFFIC_DEFAULTS.circuitBreaker.maxEjectionPercent}.`),
         })
-        .optional(),
+        .optional()
+        .describe("Connection limits and outlier detection."),
 });
 export type TrafficSpec = z.infer<typeof trafficSchema>;
 
@@ -112,14 +113,14 @@ export function resolveTraffic(...specs: (TrafficSpec | undefined)[]): TrafficPo
 }
 
 const portSchema = z.strictObject({
-    /** Port name, an IANA service name (≤15 characters); also the container port name. */
-    name: z.string().max(15).regex(IANA_SERVICE_NAME, { error: (issue) => `expected a port name of lowercase letters, digits and single dashes (≤15 characters), given ${given(issue.input)}` }),
-    /** Port of the Service, the one callers use. */
-    port: z.number().int().min(1).max(65535),
-    /** Port the container listens on. @default the same as `port` */
-    targetPort: z.number().int().min(1).max(65535).optional(),
-    /** Application protocol. @default "http" */
-    protocol: z.enum(PROTOCOLS).default("http"),
+    name: z
+        .string()
+        .max(15)
+        .regex(IANA_SERVICE_NAME, { error: (issue) => `expected a port name of lowercase letters, digits and single dashes (≤15 characters), given ${given(issue.input)}` })
+        .describe("Port name, an IANA service name; also the container port's name."),
+    port: z.number().int().min(1).max(65535).describe("Port of the Service, the one callers use."),
+    targetPort: z.number().int().min(1).max(65535).optional().describe("Port the container listens on. Default: the same as port."),
+    protocol: z.enum(PROTOCOLS).default("http").describe("Application protocol: decides HTTP routing, retries and appProtocol."),
 });
 
 /** How a dependency's address is written into a variable the app already reads. */
@@ -139,112 +140,95 @@ const dependencyTarget = z.string().max(111).regex(DEPENDENCY_REF, {
 const dependencySchema = z.union([
     dependencyTarget,
     z.strictObject({
-        /** The component depended on: `component`, `component:port`, `app/component` or `app/component:port`. */
-        target: dependencyTarget,
-        /** Extra variables the app already reads, each mapped to an address format. @default {} */
-        env: z.record(envVarName, z.enum(ADDRESS_FORMATS)).default({}),
+        target: dependencyTarget.describe("The component depended on: `component`, `component:port`, `app/component` or `app/component:port`."),
+        env: z.record(envVarName, z.enum(ADDRESS_FORMATS)).default({}).describe("Variables the app already reads, each set to the dependency's host, port, address or url as the mode reaches it."),
     }),
 ]);
 
 const quantity = ruleString(quantityRule);
-const resourceList = z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() });
+const resourceList = z.strictObject({ cpu: quantity.optional().describe("CPU, e.g. \"250m\"."), memory: quantity.optional().describe("Memory, e.g. \"512Mi\".") });
 
 const probeSchema = z.strictObject({
-    /** Port name to probe. */
-    port: z.string(),
-    /** HTTP path; a TCP probe when absent. */
-    path: z.string().startsWith("/").optional(),
-    /** @default 5 */
-    initialDelaySeconds: z.number().int().min(0).max(MAX_INT32).default(5),
-    /** @default 10 */
-    periodSeconds: z.number().int().min(1).max(MAX_INT32).default(10),
+    port: z.string().describe("Name of the port to probe."),
+    path: z.string().startsWith("/").optional().describe("HTTP path; a TCP probe when absent."),
+    initialDelaySeconds: z.number().int().min(0).max(MAX_INT32).default(5).describe("Seconds before the first probe."),
+    periodSeconds: z.number().int().min(1).max(MAX_INT32).default(10).describe("Seconds between probes."),
 });
 
 const componentSchema = z.strictObject({
-    /** Internal domain name: the Service name, a DNS-1035 label unique in the namespace. */
     name: z
         .string()
         .max(MAX_COMPONENT_NAME_LENGTH)
-        .regex(DNS_1035_LABEL, { error: (issue) => `expected a DNS-1035 label (lowercase letters, digits, dashes; starts with a letter), given ${given(issue.input)}` }),
-    /** Container image, pinned by tag or digest. */
-    image: ruleString(imageReference),
-    /** Container command (entrypoint override). */
-    command: z.array(z.string()).optional(),
-    /** Container arguments. */
-    args: z.array(z.string()).optional(),
-    /** Pod replicas. @default 1 */
-    replicas: z.number().int().min(0).max(MAX_INT32).default(1),
-    /** Version label (Kiali groups workloads by app and version). @default "v1" */
-    version: ruleString(labelValue).min(1).default("v1"),
-    /** Ports the component serves. @default [] */
-    ports: z.array(portSchema).default([]),
-    /** Plain environment variables. @default {} */
-    env: z.record(envVarName, z.string()).default({}),
-    /** Components this one calls. @default [] */
-    dependsOn: z.array(dependencySchema).default([]),
-    /** Files mounted read-only into the container; `{{ dep.port.format }}` placeholders are resolved per mode. @default [] */
+        .regex(DNS_1035_LABEL, { error: (issue) => `expected a DNS-1035 label (lowercase letters, digits, dashes; starts with a letter), given ${given(issue.input)}` })
+        .describe("Internal domain name: the Service name, a DNS-1035 label unique in the namespace."),
+    image: ruleString(imageReference).describe("Container image (an OCI reference), pinned by tag or digest."),
+    command: z.array(z.string()).optional().describe("Container command (entrypoint override)."),
+    args: z.array(z.string()).optional().describe("Container arguments."),
+    replicas: z.number().int().min(0).max(MAX_INT32).default(1).describe("Pod replicas."),
+    version: ruleString(labelValue).min(1).default("v1").describe("Version label (Kiali groups workloads by app and version)."),
+    ports: z.array(portSchema).default([]).describe("Ports the component serves."),
+    env: z.record(envVarName, z.string()).default({}).describe("Plain environment variables."),
+    dependsOn: z.array(dependencySchema).default([]).describe("Components this one calls: `component[:port]` or `app/component[:port]`, or `{ target, env }`."),
     configFiles: z
         .array(
             z.strictObject({
-                /** Absolute path of the file in the container (a mount path: not under /var/run/secrets, no '..'). */
-                path: ruleString(fileMountPath),
-                content: z.string(),
+                path: ruleString(fileMountPath).describe("Absolute path of the file in the container (not under /var/run/secrets, no '..')."),
+                content: z.string().describe("The file's content; `{{ component.port.format }}` placeholders are resolved per mode."),
             }),
         )
-        .default([]),
-    /** Resource requests and limits. */
-    resources: z.strictObject({ requests: resourceList.optional(), limits: resourceList.optional() }).optional(),
-    /**
-     * Why this component cannot run under the restricted Pod Security Standard (for example "the
-     * upstream image starts as root to chown its data directory"). Given, the pod keeps only the
-     * RuntimeDefault seccomp profile and carries the reason in the `pluggable-mesh.io/security-exemption`
-     * annotation, which the policy pack accepts. @default restricted: non-root, no privilege escalation, no capabilities
-     */
+        .default([])
+        .describe("Files mounted read-only from an immutable ConfigMap."),
+    resources: z
+        .strictObject({
+            requests: resourceList.optional().describe("Requests (Kubernetes quantities)."),
+            limits: resourceList.optional().describe("Limits (Kubernetes quantities); no request above its limit."),
+        })
+        .optional()
+        .describe("Resource requests and limits of the app container."),
     securityExemption: z
         .string()
         .regex(/^[^\r\n]{10,200}$/, { error: (issue) => `expected one line of 10 to 200 characters saying why the component cannot run restricted, given ${given(issue.input)}` })
-        .optional(),
-    /** Readiness probe. */
-    readiness: probeSchema.optional(),
-    /** Liveness probe. */
-    liveness: probeSchema.optional(),
-    /** Persistent storage: makes the component a StatefulSet with a volume claim per replica. */
+        .optional()
+        .describe(
+            "Why this component cannot run under the restricted Pod Security Standard (e.g. \"the upstream image starts as root\"). Given, the pod keeps only the RuntimeDefault seccomp profile and carries the reason in the pluggable-mesh.io/security-exemption annotation. Default: restricted (non-root, no privilege escalation, no capabilities).",
+        ),
+    readiness: probeSchema.optional().describe("Readiness probe."),
+    liveness: probeSchema.optional().describe("Liveness probe."),
     storage: z
         .strictObject({
-            size: quantity,
-            mountPath: ruleString(mountPath),
-            /** @default the cluster's default StorageClass */
-            storageClass: ruleString(dnsSubdomain).optional(),
+            size: quantity.describe("Size of each replica's volume claim (a Kubernetes quantity)."),
+            mountPath: ruleString(mountPath).describe("Where the volume is mounted."),
+            storageClass: ruleString(dnsSubdomain).optional().describe("StorageClass of the claims. Default: the cluster's default class."),
         })
-        .optional(),
-    /** Exposes one port outside the cluster (Ingress, or the Istio ingress gateway in istio mode). */
+        .optional()
+        .describe("Persistent storage: makes the component a StatefulSet with a volume claim per replica."),
     expose: z
         .strictObject({
-            port: z.string(),
-            /** Host name callers use: a DNS name (no empty label). */
-            host: ruleString(hostName),
-            /** URL path prefix. @default "/" */
-            path: z.string().regex(/^\/[^\s{}|\\^`"<>]*$/, { error: (issue) => `expected a URL path starting with '/' (no spaces or quotes), given ${given(issue.input)}` }).default("/"),
+            port: z.string().describe("Name of the port to expose (an HTTP port)."),
+            host: ruleString(hostName).describe("Host name callers use."),
+            path: z
+                .string()
+                .regex(/^\/[^\s{}|\\^`"<>]*$/, { error: (issue) => `expected a URL path starting with '/' (no spaces or quotes), given ${given(issue.input)}` })
+                .default("/")
+                .describe("URL path prefix."),
         })
-        .optional(),
-    /** Traffic policy for callers of this component, merged onto the app's. */
-    traffic: trafficSchema.optional(),
+        .optional()
+        .describe("Exposes one port outside the cluster (an Ingress, or the Istio ingress gateway in istio mode)."),
+    traffic: trafficSchema.optional().describe("Traffic policy for callers of this component, merged onto the app's."),
 });
 
 export const appSpecSchema = z.strictObject({
-    /** App name: a DNS-1123 label; prefixes Pulumi resource names. */
-    name: z.string().max(40).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: (issue) => `expected a DNS-1123 label, given ${given(issue.input)}` }),
-    /** Namespace (the article's "team"). @default the app name */
-    namespace: ruleString(dnsLabel).optional(),
-    /** Create the namespace. @default true */
-    createNamespace: z.boolean().default(true),
-    /** Governance mode; overrides the stack's. @default the stack's `mode` */
-    mode: modeSchema.optional(),
-    /** mTLS between the app's workloads where the mode supports it. @default the stack's */
-    mtls: z.enum(["STRICT", "PERMISSIVE"]).optional(),
-    /** Traffic policy applied to every component unless overridden. */
-    traffic: trafficSchema.optional(),
-    components: z.array(componentSchema).min(1),
+    name: z
+        .string()
+        .max(40)
+        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: (issue) => `expected a DNS-1123 label, given ${given(issue.input)}` })
+        .describe("App name, a DNS-1123 label; prefixes the names of its resources."),
+    namespace: ruleString(dnsLabel).optional().describe("Namespace (the article's \"team\"). Default: the app name."),
+    createNamespace: z.boolean().default(true).describe("Create the namespace; false when it exists or another app owns it."),
+    mode: modeSchema.optional().describe("Governance mode; the stack's per-app entry wins over it, and it wins over the stack's mode."),
+    mtls: z.enum(["STRICT", "PERMISSIVE"]).optional().describe("mTLS between the app's workloads where the mode enforces it. Default: the stack's."),
+    traffic: trafficSchema.optional().describe("Traffic policy for every component unless it sets its own."),
+    components: z.array(componentSchema).min(1).describe("The app's components: one workload and its Services each."),
 });
 
 /** An app spec as written (before defaults). */
