@@ -15,6 +15,8 @@ export const CONFIGURATION_DOC = path.join(PROJECT_ROOT, "docs", "configuration.
 /** The part of a JSON Schema node this generator reads. */
 interface JsonSchema {
     type?: string | string[];
+    /** What a shared syntax rule accepts (`ruleString` in components/model/syntax.ts). */
+    allowed?: string;
     description?: string;
     default?: unknown;
     enum?: unknown[];
@@ -48,6 +50,7 @@ const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n+/g, " ");
 
 /** What a leaf accepts, in a few words. */
 function allowed(node: JsonSchema): string {
+    if (node.allowed) return node.allowed;
     if (node.enum) return node.enum.map((value) => code(JSON.stringify(value))).join(", ");
     if (node.const !== undefined) return code(JSON.stringify(node.const));
     const variants = node.anyOf ?? node.oneOf;

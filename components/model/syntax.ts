@@ -192,6 +192,7 @@ export function ruleString(rule: SyntaxRule): z.ZodString {
         const problem = rule(value);
         if (problem !== undefined) context.addIssue({ code: "custom", message: problem, input: value });
     });
-    const description = RULE_DESCRIPTIONS.get(rule);
-    return description === undefined ? checked : checked.describe(description);
+    // `allowed`, not `description`: a field's own description says what it is for, the rule what it accepts.
+    const allowed = RULE_DESCRIPTIONS.get(rule);
+    return allowed === undefined ? checked : checked.meta({ allowed });
 }
