@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseDocument, YAMLError } from "yaml";
 import { checkApps, renderApp, type AppInput } from "../components/app";
-import { type AppModel, checkManifestLimits, closestName, didYouMean, formatPath, given, type Problem, prototypeKeyProblems, zodProblems } from "../components/model";
+import { type AppModel, checkManifestLimits, KUBERNETES_NAMESPACES, closestName, didYouMean, formatPath, given, type Problem, prototypeKeyProblems, zodProblems } from "../components/model";
 import { failOnProblems } from "../components/resources";
 import { checkIstioControlPlaneArgs, checkIstioSupport, istioPlatform, type IstioControlPlaneArgs } from "../components/istio";
 import { checkObservabilityArgs, checkSigningKey, type ObservabilityArgs } from "../components/observability";
@@ -163,6 +163,14 @@ function crossChecks(config: StackConfig, istio: IstioControlPlaneArgs, platform
         // Kiali refuses other lengths at start (kiali config.go validateSigningKey); the value itself is never shown.
         const problem = checkSigningKey(config.kialiSigningKey);
         if (problem) problems.push({ key: key("kialiSigningKey"), message: problem });
+    }
+    const istioNamespace = istio.namespace ?? "istio-system";
+    if (config.istio.controlPlane === "install" && istio.createNamespace !== false && (KUBERNETES_NAMESPACES.includes(istioNamespace) || istioNamespace.startsWith("kube-"))) {
+        // The control plane would own (and on removal delete) a namespace Kubernetes itself runs in.
+        problems.push({
+            key: key("istio.namespace"),
+            message: `${given(istioNamespace)} belongs to Kubernetes; the control plane would own and could delete it, so choose another namespace or set ${key("istio.createNamespace")} to false`,
+        });
     }
     if (config.istio.controlPlane === "install") {
         problems.push(...checkIstioControlPlaneArgs(istio).map((problem) => ({ ...problem, key: key(problem.key === "trustDomain" ? "trustDomain" : `istio.${problem.key}`) })));

@@ -87,6 +87,11 @@ describe("accepted input", () => {
             );
         });
 
+        it("a control plane may live in a Kubernetes namespace it does not create", () => {
+            const config = { ...apps({ spec: RUOYI_SPEC }), "pluggable-mesh:istio": JSON.stringify({ controlPlane: "install", namespace: "kube-system", createNamespace: false }) };
+            assert.equal(loadStack(config, { projectRoot: PROJECT_ROOT }).istioControlPlane?.namespace, "kube-system");
+        });
+
         it("an app alone in its namespace keeps the usual lifecycle (deleted with the app)", async () => {
             const run = await runProgram(apps({ spec: RUOYI_SPEC }));
             const namespace = run.resources.find((resource) => resource.type === "kubernetes:core/v1:Namespace")!;

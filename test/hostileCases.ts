@@ -624,6 +624,13 @@ export const CASES: HostileCase[] = [
         problems: (files) => [`${files.rel("ns-shared.yaml")}: createNamespace: namespace "ruoyi" is already created by app "ruoyi"; a shared namespace has one owner, so set createNamespace: false here`],
     },
 
+    {
+        class: 5,
+        name: "an Istio control plane that would create (own) kube-system",
+        config: () => ({ ...ruoyi(), ...istio({ namespace: "kube-system" }) }),
+        problems: () => ['pluggable-mesh:istio.namespace: "kube-system" belongs to Kubernetes; the control plane would own and could delete it, so choose another namespace or set pluggable-mesh:istio.createNamespace to false'],
+    },
+
     // ── Class 6: one trust domain for istiod and every principal ───────────────────────────────
     ...["*", "evil.com/../x y", "Example.org", "corp..example", "-corp.example"].map(
         (trustDomain): HostileCase => ({
