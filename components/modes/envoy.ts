@@ -32,13 +32,20 @@ export const ENVOY_UID = 10101;
 export const ENVOY_CONFIG_HASH_ANNOTATION = "pluggable-mesh.io/envoy-config-hash";
 
 /**
+ * The lowest port the sidecar may listen on. It runs as a non-root user with every capability
+ * dropped, and a runtime that keeps Linux's default `net.ipv4.ip_unprivileged_port_start` (1024)
+ * refuses it anything below; so a dependency on port 80 is dialled on a port from the fallback range.
+ */
+export const LOWEST_LOCAL_PORT = 1024;
+
+/**
  * Chooses the 127.0.0.1 port the app dials for each dependency: the dependency's own port when it
- * is free, otherwise the next free port from 20000. Ports the app itself listens on and the
- * sidecar's reserved range are never handed out, and two dependencies never share a port.
+ * is free and unprivileged, otherwise the next free port from 20000. Ports the app itself listens
+ * on and the sidecar's reserved range are never handed out, and two dependencies never share a port.
  */
 export function assignLocalPorts(component: ComponentModel): number[] {
     const taken = new Set<number>(component.ports.map((port) => port.targetPort));
-    const isFree = (port: number) => !taken.has(port) && (port < RESERVED_PORTS.from || port > RESERVED_PORTS.to);
+    const isFree = (port: number) => port >= LOWEST_LOCAL_PORT && !taken.has(port) && (port < RESERVED_PORTS.from || port > RESERVED_PORTS.to);
     let fallback = LOCAL_PORT_FALLBACK_BASE;
     return component.dependencies.map((dependency) => {
         let port = dependency.port.port;
