@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { DEFAULT_CLUSTER_DIR, runningCluster, startCluster } from "../devcluster/cluster";
 import { clusterConfigured, ensureTools, openStack, PROJECT_ROOT } from "../engine/engine";
+import { deploy, destroyDeployment, previewDeploy } from "../engine/lifecycle";
 import { readStackFile } from "../engine/stackFile";
 import { parseCommandLine, runCommand, UsageError } from "./command";
 
@@ -52,32 +53,30 @@ async function main(argv: readonly string[]): Promise<void> {
         await startCluster({ dir: DEFAULT_CLUSTER_DIR, detach: true });
     }
     const runsPolicy = (command === "start" || command === "up" || command === "preview") && !values["no-policy"];
-    const { stack, configFile, guard, policy } = await openStack(stackName, tools, { policy: runsPolicy });
+    const opened = await openStack(stackName, tools, { policy: runsPolicy });
     const onOutput = (line: string) => process.stdout.write(line);
-    console.log(`stack ${stackName}: config ${path.relative(PROJECT_ROOT, configFile)} (Pulumi.${stackName}.yaml plus embedded defaults)`);
+    console.log(`stack ${stackName}: config ${path.relative(PROJECT_ROOT, opened.configFile)} (Pulumi.${stackName}.yaml plus embedded defaults)`);
     switch (command) {
         case "start":
         case "up": {
-            const result = await guard(() => stack.up({ onOutput, configFile, color: "never", ...policy }));
+            const result = await deploy(opened, { onOutput });
             showOutputs(result.outputs);
-            const embedded = clusterConfigured() ? undefined : runningCluster();
-            if (embedded) {
-                console.log(`\nDeployed to the embedded cluster. Reach it with:\n  kubectl --kubeconfig ${path.relative(process.cwd(), embedded.kubeconfig)} get pods -A`);
-                console.log("Stop it with: npm run cluster:stop (run `npm run destroy` first to remove the stack's resources from the state too)");
-            } else {
-                const rendered = path.join(PROJECT_ROOT, "out", stackName, "rendered");
-                console.log(`\nThe stack rendered (render mode) into ${path.relative(process.cwd(), rendered)}/`);
+            if (opened.target.kind === "embedded") {
+                console.log(`\nDeployed to the embedded cluster. Reach it with:\n  kubectl --kubeconfig ${path.relative(process.cwd(), opened.target.kubeconfig)} get pods -A`);
+                console.log("Stop it with: npm run cluster:stop (it discards the cluster's objects; the next `npm start` deploys them again)");
+            } else if (opened.target.kind === "render") {
+                console.log(`\nThe stack rendered (render mode) into ${path.relative(process.cwd(), opened.target.dir)}/`);
             }
             break;
         }
         case "preview":
-            await guard(() => stack.preview({ onOutput, configFile, diff: true, color: "never", ...policy }));
+            await previewDeploy(opened, { onOutput });
             break;
         case "destroy":
-            await guard(() => stack.destroy({ onOutput, configFile, color: "never" }));
+            await destroyDeployment(opened, { onOutput });
             break;
         case "outputs":
-            showOutputs(await guard(() => stack.outputs()));
+            showOutputs(await opened.guard(() => opened.stack.outputs()));
             break;
     }
 }

@@ -68,6 +68,25 @@ export function clusterConfigured(): boolean {
     return Boolean(process.env.KUBECONFIG) || fs.existsSync(path.join(os.homedir(), ".kube", "config"));
 }
 
+/** Where a stack's Kubernetes objects go, as its derived config says. */
+export type Target =
+    /** Render mode: YAML files in `dir`, no cluster. */
+    | { kind: "render"; dir: string }
+    /** The embedded cluster (devcluster/) whose data directory is `clusterDir`. */
+    | { kind: "embedded"; clusterDir: string; kubeconfig: string }
+    /** A cluster of the user's: the ambient kubeconfig, or the one the stack names. */
+    | { kind: "cluster" };
+
+/** The target of a derived config's `pluggable-mesh:kubernetes` value. */
+export function targetOf(kubernetes: unknown, root: string = PROJECT_ROOT): Target {
+    const value = (kubernetes ?? {}) as { renderYamlToDirectory?: string; kubeconfig?: string };
+    if (value.renderYamlToDirectory) return { kind: "render", dir: path.resolve(root, value.renderYamlToDirectory) };
+    if (value.kubeconfig && path.isAbsolute(value.kubeconfig) && path.basename(value.kubeconfig) === "kubeconfig" && runningCluster(path.dirname(value.kubeconfig))?.kubeconfig === value.kubeconfig) {
+        return { kind: "embedded", clusterDir: path.dirname(value.kubeconfig), kubeconfig: value.kubeconfig };
+    }
+    return { kind: "cluster" };
+}
+
 /**
  * The stack's own config plus the embedded defaults for a machine with no cluster of the user's
  * and no chart repository: the embedded cluster when it runs (`npm start` or `npm run
@@ -82,7 +101,7 @@ export function embeddedConfigFile(
     overrides: Record<string, unknown> = {},
     configFrom: string = stack,
     root: string = PROJECT_ROOT,
-): string {
+): { file: string; target: Target } {
     const { document } = readStackFile(configFrom, root);
     const salt = readSalt(stateDir, stack);
     if (document.encryptionsalt === undefined && salt !== undefined) document.encryptionsalt = salt;
@@ -111,7 +130,7 @@ export function embeddedConfigFile(
     const file = path.join(stateDir, "config", `Pulumi.${stack}.yaml`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, stringify({ ...document, config }));
-    return file;
+    return { file, target: targetOf(config[key("kubernetes")], root) };
 }
 
 function saltFile(stateDir: string, stack: string): string {
@@ -168,7 +187,13 @@ export function policyOptions(stack: string, enabled = true): PolicyOptions {
 
 export interface EngineStack {
     stack: Stack;
+    /** The stack's name in the backend. */
+    name: string;
+    /** Backend and derived-config directory. */
+    stateDir: string;
     configFile: string;
+    /** Where the stack's objects go with this config. */
+    target: Target;
     /** Spread into `preview`/`up` to run the policy pack (empty with `policy: false`). */
     policy: PolicyOptions;
     /** Runs an engine operation without letting it edit the committed stack file (see keepStackFileClean). */
@@ -214,9 +239,13 @@ export async function openStack(stackName: string, tools: Tools, options: OpenOp
             { workDir: root, pulumiCommand, envVars: engineEnvironment(tools, stateDir) },
         ),
     );
+    const { file, target } = embeddedConfigFile(stackName, tools, stateDir, options.overrides, options.configFrom, root);
     return {
         stack,
-        configFile: embeddedConfigFile(stackName, tools, stateDir, options.overrides, options.configFrom, root),
+        name: stackName,
+        stateDir,
+        configFile: file,
+        target,
         policy: policyOptions(options.configFrom ?? stackName, options.policy ?? true),
         guard: (operation) => keepStackFileClean(stackName, stateDir, root, operation),
     };

@@ -1,8 +1,12 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError } from "../components/resources";
 import { describeFailure, parseCommandLine, UsageError, withoutInternals } from "../cli/command";
+import { describeObject, forgetClusterRecord, readBack, readClusterRecord, writeClusterRecord } from "../engine/clusterRecord";
+import { stateObjects } from "../engine/lifecycle";
+import { targetOf } from "../engine/engine";
 import { UserError } from "../engine/errors";
 import { configOf, parseStackFile, readStackFile, stackFileName } from "../engine/stackFile";
 import { asRepository, git, limited, PROJECT_ROOT, runScript, scratchProject, type CommandRun } from "./support/scratchProject";
@@ -192,5 +196,94 @@ describe("the commands, spawned: one message, the right exit code", function () 
         assert.match(noBase.stderr, /^error: --base <git ref> is required \(the branch the change will merge into, e\.g\. origin\/main\)\n\nusage: npm run pr-preview/);
         const lines = fs.readFileSync(path.join(repository, "Pulumi.dev.yaml"), "utf8").split("\n").length - 1;
         expect("pr-preview, broken stack file in the change", 1, `error: invalid configuration (1 problem):\nPulumi.dev.yaml:${lines}:3: not valid YAML: Map keys must be unique\n`);
+    });
+});
+
+describe("the cluster a state is for (engine/clusterRecord.ts, targetOf)", function () {
+    let dir: string;
+    before(function () {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "pluggable-mesh-record-"));
+    });
+    after(function () {
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("round-trips a record next to the state and forgets it", function () {
+        assert.equal(readClusterRecord(dir, "dev"), undefined);
+        const record = { embedded: true, clusterDir: "/x/.cluster", server: "https://127.0.0.1:1", kubeSystemUid: "uid-1" };
+        writeClusterRecord(dir, "dev", record);
+        assert.deepEqual(readClusterRecord(dir, "dev"), record);
+        assert.equal(readClusterRecord(dir, "prod"), undefined);
+        forgetClusterRecord(dir, "dev");
+        assert.equal(readClusterRecord(dir, "dev"), undefined);
+    });
+
+    it("a damaged record counts as none", function () {
+        fs.mkdirSync(path.join(dir, "config"), { recursive: true });
+        fs.writeFileSync(path.join(dir, "config", "dev.cluster.json"), "{ not json");
+        assert.equal(readClusterRecord(dir, "dev"), undefined);
+        fs.writeFileSync(path.join(dir, "config", "dev.cluster.json"), JSON.stringify({ embedded: true }));
+        assert.equal(readClusterRecord(dir, "dev"), undefined);
+    });
+
+    it("tells render mode, the embedded cluster and a cluster of the user's apart", function () {
+        assert.deepEqual(targetOf({ renderYamlToDirectory: "out/dev/rendered" }), { kind: "render", dir: path.join(PROJECT_ROOT, "out", "dev", "rendered") });
+        // A kubeconfig in a folder where no embedded cluster runs is a cluster of the user's.
+        assert.deepEqual(targetOf({ kubeconfig: path.join(dir, "kubeconfig") }), { kind: "cluster" });
+        assert.deepEqual(targetOf(undefined), { kind: "cluster" });
+        assert.deepEqual(targetOf({ context: "prod" }), { kind: "cluster" });
+    });
+});
+
+describe("reading the state's objects back (readBack)", function () {
+    const discovery: Record<string, unknown> = {
+        "/api/v1": { resources: [{ name: "namespaces", kind: "Namespace", namespaced: false }, { name: "services", kind: "Service", namespaced: true }, { name: "services/status", kind: "Service", namespaced: true }] },
+        "/apis/apps/v1": { resources: [{ name: "deployments", kind: "Deployment", namespaced: true }] },
+    };
+    const live: Record<string, string> = {
+        "/api/v1/namespaces/ruoyi": "uid-ns",
+        "/api/v1/namespaces/ruoyi/services/redis": "uid-svc",
+        "/apis/apps/v1/namespaces/ruoyi/deployments/redis": "uid-other",
+    };
+    const requested: string[] = [];
+    const get = async (apiPath: string) => {
+        requested.push(apiPath);
+        if (discovery[apiPath]) return { status: 200, body: discovery[apiPath] };
+        if (live[apiPath]) return { status: 200, body: { metadata: { uid: live[apiPath] } } };
+        return { status: 404, body: {} };
+    };
+
+    it("finds missing and replaced objects by their kind's path and UID", async function () {
+        const check = await readBack(
+            [
+                { apiVersion: "v1", kind: "Namespace", name: "ruoyi", uid: "uid-ns" },
+                { apiVersion: "v1", kind: "Service", namespace: "ruoyi", name: "redis", uid: "uid-svc" },
+                { apiVersion: "apps/v1", kind: "Deployment", namespace: "ruoyi", name: "redis", uid: "uid-deployment" },
+                { apiVersion: "apps/v1", kind: "Deployment", namespace: "ruoyi", name: "mysql", uid: "uid-mysql" },
+                { apiVersion: "networking.istio.io/v1", kind: "VirtualService", namespace: "ruoyi", name: "redis" },
+            ],
+            get,
+        );
+        assert.deepEqual(check.missing.map(describeObject), ["Deployment ruoyi/mysql", "VirtualService ruoyi/redis"]);
+        assert.deepEqual(check.replaced.map(describeObject), ["Deployment ruoyi/redis"]);
+        assert.equal(check.read, 5);
+        // Discovery once per group version; a cluster-scoped kind is read without a namespace.
+        assert.equal(requested.filter((apiPath) => apiPath === "/apis/apps/v1").length, 1);
+        assert.ok(requested.includes("/api/v1/namespaces/ruoyi"));
+    });
+
+    it("lists the Kubernetes objects a state owns, not components, providers or reads", function () {
+        const objects = stateObjects([
+            { type: "pulumi:pulumi:Stack", custom: false },
+            { type: "pulumi:providers:kubernetes", custom: true, outputs: {} },
+            { type: "pluggable-mesh:app:GovernedApp", custom: false },
+            { type: "kubernetes:core/v1:Namespace", custom: true, external: true, outputs: { apiVersion: "v1", kind: "Namespace", metadata: { name: "kube-system" } } },
+            { type: "kubernetes:apps/v1:Deployment", custom: true, outputs: { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "redis", namespace: "ruoyi", uid: "u1" } } },
+            { type: "kubernetes:core/v1:Namespace", custom: true, outputs: { apiVersion: "v1", kind: "Namespace", metadata: { name: "ruoyi" } } },
+        ]);
+        assert.deepEqual(objects, [
+            { apiVersion: "apps/v1", kind: "Deployment", name: "redis", namespace: "ruoyi", uid: "u1" },
+            { apiVersion: "v1", kind: "Namespace", name: "ruoyi" },
+        ]);
     });
 });
