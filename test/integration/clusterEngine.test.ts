@@ -1,6 +1,5 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { startCluster, type Cluster } from "../../devcluster/cluster";
 import { ensureTools, openStack, PROJECT_ROOT, type EngineStack, type Tools } from "../../engine/engine";
@@ -23,7 +22,9 @@ describe("the real engine on the embedded cluster", function () {
 
     before(async function () {
         tools = ensureTools();
-        scratch = fs.mkdtempSync(path.join(os.tmpdir(), "pluggable-mesh-cluster-engine-"));
+        // Config paths (specs, the kubeconfig) may not leave the project (issue #11): scratch is under out/.
+        fs.mkdirSync(path.join(PROJECT_ROOT, "out"), { recursive: true });
+        scratch = fs.mkdtempSync(path.join(PROJECT_ROOT, "out", "pluggable-mesh-cluster-engine-"));
         cluster = await startCluster({ dir: path.join(scratch, "cluster") });
         spec = path.join(scratch, "ruoyi.yaml");
         const ruoyi = fs.readFileSync(path.join(PROJECT_ROOT, "stacks", "apps", "ruoyi.yaml"), "utf8");

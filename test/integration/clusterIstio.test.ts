@@ -1,7 +1,6 @@
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { parse as parseYaml } from "yaml";
@@ -53,7 +52,9 @@ describe("prod with Istio on the embedded cluster (a real istiod)", function () 
 
     before(async function () {
         tools = ensureTools();
-        scratch = fs.mkdtempSync(path.join(os.tmpdir(), "pluggable-mesh-cluster-istio-"));
+        // Config paths (specs, the kubeconfig) may not leave the project (issue #11): scratch is under out/.
+        fs.mkdirSync(path.join(PROJECT_ROOT, "out"), { recursive: true });
+        scratch = fs.mkdtempSync(path.join(PROJECT_ROOT, "out", "pluggable-mesh-cluster-istio-"));
         const started = Date.now();
         cluster = await startCluster({ dir: path.join(scratch, "cluster") });
         timings.push(`cluster start ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -47,6 +47,7 @@ describe("the real engine (render mode)", function () {
 
     after(function () {
         fs.rmSync(stateRoot, { recursive: true, force: true });
+        fs.rmSync(path.join(PROJECT_ROOT, "out", path.basename(stateRoot)), { recursive: true, force: true });
         // Scratch stacks must not leave stack files in the project.
         assert.deepEqual(fs.readdirSync(PROJECT_ROOT).filter((file) => /^Pulumi\.it-.*\.yaml$/.test(file)), []);
     });
@@ -54,7 +55,8 @@ describe("the real engine (render mode)", function () {
     /** A stack in its own backend and render directory, so every test starts from a clean state. */
     async function scratchStack(name: string, configFrom: string, overrides: Record<string, unknown> = {}): Promise<EngineStack & { renderDir: string }> {
         const stateDir = path.join(stateRoot, name);
-        const renderDir = path.join(stateDir, "rendered");
+        // Config paths may not leave the project (issue #11): the render folder is under out/.
+        const renderDir = path.join(PROJECT_ROOT, "out", path.basename(stateRoot), name, "rendered");
         const opened = await openStack(name, tools, {
             stateDir,
             configFrom,
