@@ -180,6 +180,32 @@ describe("the validators themselves (they catch what they should)", function () 
         );
     });
 
+    it("istioctl analyze warns about a VirtualService host its Gateway does not serve (IST0132): 'no warnings' on our renders can fail", () => {
+        const file = writeManifests(
+            [
+                { apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } },
+                {
+                    apiVersion: "networking.istio.io/v1",
+                    kind: "Gateway",
+                    metadata: { name: "gw", namespace: "shop" },
+                    spec: { selector: { istio: "ingressgateway" }, servers: [{ port: { number: 80, name: "http", protocol: "HTTP" }, hosts: ["a.example.com"] }] },
+                },
+                {
+                    apiVersion: "networking.istio.io/v1",
+                    kind: "VirtualService",
+                    metadata: { name: "cart", namespace: "shop" },
+                    spec: { hosts: ["b.example.com"], gateways: ["gw"], http: [{ route: [{ destination: { host: "cart" } }] }] },
+                },
+            ],
+            path.join(dir, "warned-istio.yaml"),
+        );
+        const analysis = analyzeIstio([file], tools!.istioctl);
+        assert.deepEqual(
+            analysis.messages.map((message) => `${message.severity} ${message.code} ${message.resource}`),
+            ["Warning IST0132 VirtualService shop/cart"],
+        );
+    });
+
     it("kube-score grades a container without resources critical", () => {
         const file = writeManifests(
             [
