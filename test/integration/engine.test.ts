@@ -4,7 +4,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { MODE_NAMES, type ModeName } from "../../components/model";
+import { renderConfig } from "../../cli/render";
 import { ensureTools, openStack, PROJECT_ROOT, type EngineStack, type Tools } from "../../engine/engine";
+import { readStackConfig } from "../../engine/stackFile";
+import { runWithMocks } from "../../mocks/mockEngine";
+import { pluggableMesh } from "../../stacks/program";
 
 /**
  * The real Pulumi engine and Kubernetes provider (built by tools/tools.sh), driven through the
@@ -111,6 +115,34 @@ describe("the real engine (render mode)", function () {
                 }
             });
         }
+    });
+
+    it("the mock engine records the engine's URNs, parents and dependencies (render's index.json is the engine's view)", async function () {
+        const { stack, configFile, guard } = await scratchStack("it-urns", "prod");
+        await guard(() => stack.up({ configFile }));
+        const state = await guard(() => stack.exportStack());
+        type StateResource = { urn: string; type: string; parent?: string; dependencies?: string[] };
+        const engine = new Map((state.deployment.resources as StateResource[]).map((resource) => [resource.urn, resource]));
+        // The same program and config under the mock engine, with the stack's name.
+        const config = readStackConfig("it-urns", path.dirname(configFile));
+        const mock = (await renderConfig("it-urns", config)).index;
+        const { resources } = await runWithMocks(() => pluggableMesh(PROJECT_ROOT), { stack: "it-urns", config });
+
+        assert.ok(mock.length > 50, `${mock.length} resources`);
+        assert.deepEqual(mock.filter((entry) => !engine.has(entry.urn)).map((entry) => entry.urn), [], "every mock URN is the engine's");
+        // What the engine has beyond the program's registrations: the root stack, default providers, and the charts' children (the provider renders them).
+        const extra = [...engine.values()].filter((resource) => !mock.some((entry) => entry.urn === resource.urn));
+        assert.deepEqual(
+            extra.filter((resource) => resource.type !== "pulumi:pulumi:Stack" && !resource.type.startsWith("pulumi:providers:") && !resource.urn.includes("kubernetes:helm.sh/v4:Chart$")).map((resource) => resource.urn),
+            [],
+        );
+        assert.ok(extra.some((resource) => resource.urn.includes("kubernetes:helm.sh/v4:Chart$")), "the charts' children exist in the engine's state");
+        for (const entry of mock) assert.equal(entry.parent, engine.get(entry.urn)!.parent, `${entry.urn} parent`);
+        for (const resource of resources) {
+            const real = engine.get(resource.urn)!;
+            assert.deepEqual([...resource.dependencies].sort(), [...(real.dependencies ?? [])].sort(), `${resource.urn} dependencies`);
+        }
+        await guard(() => stack.destroy({ configFile }));
     });
 
     it("a bad stack config fails preview and up with our message, and the state holds none of our resources", async function () {
