@@ -1,11 +1,12 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
 import { request, type Response } from "./http";
 import { kubeconfigText } from "./kubeconfig";
+import { createClusterPki, writeClusterPki } from "./pki";
+import { PortAllocator } from "./ports";
 import { ISTIOD_POD_SELECTOR, LOCAL_PROCESS_ANNOTATION, type LocalIstiodConfig } from "./localIstiod";
 import { PROJECT_ROOT, runToolsScript } from "../tools/tools";
 
@@ -272,55 +273,14 @@ function killSync(l: Layout): void {
 // ---------------------------------------------------------------------------------------------
 // Certificates, tokens, kubeconfigs
 
-function openssl(args: string[], cwd: string): void {
-    try {
-        execFileSync("openssl", args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
-    } catch (error) {
-        const e = error as NodeJS.ErrnoException & { stderr?: Buffer };
-        if (e.code === "ENOENT") throw new Error("openssl is not installed; the local cluster needs it for its certificates (apt-get install openssl)");
-        throw new Error(`openssl ${args.join(" ")} failed: ${e.stderr?.toString() ?? e.message}`);
-    }
-}
-
 interface Credentials {
     tokens: Record<"admin" | "controllerManager" | "scheduler" | "kwok", string>;
     caPem: string;
 }
 
-function writePki(l: Layout): Credentials {
-    fs.mkdirSync(l.pki, { recursive: true, mode: 0o700 });
-    const days = "3650";
-    openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", days, "-subj", "/CN=pluggable-mesh-local-ca"], l.pki);
-    fs.writeFileSync(
-        path.join(l.pki, "apiserver.ext"),
-        [
-            "basicConstraints=CA:FALSE",
-            "keyUsage=critical,digitalSignature,keyEncipherment",
-            "extendedKeyUsage=serverAuth",
-            // The first address of --service-cluster-ip-range is the `kubernetes` Service's ClusterIP.
-            "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local",
-            "",
-        ].join("\n"),
-    );
-    openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "apiserver.key", "-out", "apiserver.csr", "-subj", "/CN=kube-apiserver"], l.pki);
-    openssl(["x509", "-req", "-in", "apiserver.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "apiserver.crt", "-days", days, "-extfile", "apiserver.ext"], l.pki);
-    // The API server's client certificate towards aggregated API servers; with the requestheader
-    // flags it also fills the CA bundle that the controller manager and scheduler look up.
-    fs.writeFileSync(path.join(l.pki, "front-proxy-client.ext"), "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n");
-    openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "front-proxy-client.key", "-out", "front-proxy-client.csr", "-subj", "/CN=front-proxy-client"], l.pki);
-    openssl(["x509", "-req", "-in", "front-proxy-client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "front-proxy-client.crt", "-days", days, "-extfile", "front-proxy-client.ext"], l.pki);
-    // istiod's webhook server: the API server calls it at https://127.0.0.1:<port> (see localIstiod.ts).
-    fs.writeFileSync(
-        path.join(l.pki, "istiod.ext"),
-        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost,DNS:istiod.istio-system.svc\n",
-    );
-    openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "istiod.key", "-out", "istiod.csr", "-subj", "/CN=istiod.istio-system.svc"], l.pki);
-    openssl(["x509", "-req", "-in", "istiod.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "istiod.crt", "-days", days, "-extfile", "istiod.ext"], l.pki);
-    // Service-account token signing key pair.
-    const { privateKey, publicKey } = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
-    fs.writeFileSync(path.join(l.pki, "sa.key"), privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
-    fs.writeFileSync(path.join(l.pki, "sa.pub"), publicKey.export({ type: "spki", format: "pem" }));
-
+async function writePki(l: Layout): Promise<Credentials> {
+    const pki = await createClusterPki();
+    writeClusterPki(l.pki, pki);
     const token = (): string => crypto.randomBytes(24).toString("hex");
     const tokens = { admin: token(), controllerManager: token(), scheduler: token(), kwok: token() };
     // Static token file: token,user,uid,"group1,group2". The control-plane users are the ones the
@@ -337,25 +297,7 @@ function writePki(l: Layout): Credentials {
         { mode: 0o600 },
     );
     fs.writeFileSync(path.join(l.pki, "admin.token"), `${tokens.admin}\n`, { mode: 0o600 });
-    return { tokens, caPem: fs.readFileSync(path.join(l.pki, "ca.crt"), "utf8") };
-}
-
-/** Ports chosen by the kernel on 127.0.0.1, all held at once so that they differ. */
-async function freePorts(count: number): Promise<number[]> {
-    const servers = await Promise.all(
-        Array.from(
-            { length: count },
-            () =>
-                new Promise<net.Server>((resolve, reject) => {
-                    const server = net.createServer();
-                    server.once("error", reject);
-                    server.listen(0, "127.0.0.1", () => resolve(server));
-                }),
-        ),
-    );
-    const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
-    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-    return ports;
+    return { tokens, caPem: pki.ca.certPem };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -401,31 +343,45 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     // outlives this process once it is ready.
     let cleanupHooks: (() => void) | undefined = installExitHooks(l);
 
+    const portAllocator = new PortAllocator();
     const stop = async (): Promise<void> => {
+        await portAllocator.releaseAll();
         cleanupHooks?.();
         cleanupHooks = undefined;
         await stopCluster(dir, log);
     };
 
     try {
-        const credentials = writePki(l);
-        const [etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kwokServer, ...istiodPorts] = await freePorts(11);
-        const server = `https://127.0.0.1:${apiserver}`;
-        const [istiodHttp, istiodWebhooks, istiodGrpc, istiodSecureGrpc, istiodMonitoring] = istiodPorts as [number, number, number, number, number];
+        const credentials = await writePki(l);
+        // Held open until the owning component is about to start (see launch).
+        const reserved = await portAllocator.reserveAll([
+            "etcd.client",
+            "etcd.peer",
+            "kube-apiserver.secure",
+            "kube-controller-manager.secure",
+            "kube-scheduler.secure",
+            "kwok.server",
+            "istiod.http",
+            "istiod.webhooks",
+            "istiod.grpc",
+            "istiod.secureGrpc",
+            "istiod.monitoring",
+        ]);
         const ports = {
-            etcdClient: etcdClient!,
-            etcdPeer: etcdPeer!,
-            apiserver: apiserver!,
-            controllerManager: controllerManager!,
-            scheduler: scheduler!,
-            kwok: kwokServer!,
-            istiodHttp,
-            istiodWebhooks,
-            istiodGrpc,
-            istiodSecureGrpc,
-            istiodMonitoring,
+            etcdClient: reserved["etcd.client"],
+            etcdPeer: reserved["etcd.peer"],
+            apiserver: reserved["kube-apiserver.secure"],
+            controllerManager: reserved["kube-controller-manager.secure"],
+            scheduler: reserved["kube-scheduler.secure"],
+            kwok: reserved["kwok.server"],
+            istiodHttp: reserved["istiod.http"],
+            istiodWebhooks: reserved["istiod.webhooks"],
+            istiodGrpc: reserved["istiod.grpc"],
+            istiodSecureGrpc: reserved["istiod.secureGrpc"],
+            istiodMonitoring: reserved["istiod.monitoring"],
         };
-        const istiodWebhook: IstiodWebhook = { url: `https://127.0.0.1:${istiodWebhooks}`, caBundle: Buffer.from(credentials.caPem).toString("base64") };
+        const server = `https://127.0.0.1:${ports.apiserver}`;
+        const istiodWebhook: IstiodWebhook = { url: `https://127.0.0.1:${ports.istiodWebhooks}`, caBundle: Buffer.from(credentials.caPem).toString("base64") };
         fs.writeFileSync(l.kubeconfig, kubeconfigText(server, credentials.caPem, "admin", credentials.tokens.admin), { mode: 0o600 });
         const componentKubeconfig = (name: string, user: string, token: string): string => {
             const file = path.join(l.componentKubeconfigs, `${name}.kubeconfig`);
@@ -441,7 +397,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
             Object.entries(process.env).filter(([key]) => !key.startsWith("ETCD") && key !== "KUBECONFIG" && !key.startsWith("KWOK")),
         );
 
-        const launch = (component: Component, binary: string, args: string[], env: NodeJS.ProcessEnv = baseEnv): void => {
+        const launch = async (component: Component, binary: string, args: string[], env: NodeJS.ProcessEnv = baseEnv): Promise<void> => {
+            await portAllocator.releaseOwnedBy(`${component}.`);
             const out = fs.openSync(logFile(l, component), "a");
             const child = spawn(binary, args, { cwd: dir, env, stdio: ["ignore", out, out], detached: true });
             fs.closeSync(out);
@@ -483,7 +440,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         };
 
         log(`starting etcd on 127.0.0.1:${ports.etcdClient}`);
-        launch("etcd", tools.etcd, [
+        await launch("etcd", tools.etcd, [
             "--name=local",
             `--data-dir=${l.etcdData}`,
             `--listen-client-urls=http://127.0.0.1:${ports.etcdClient}`,
@@ -501,7 +458,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         });
 
         log(`starting kube-apiserver on ${server}`);
-        launch("kube-apiserver", tools.kubeApiserver, [
+        await launch("kube-apiserver", tools.kubeApiserver, [
             `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
             "--bind-address=127.0.0.1",
             "--advertise-address=127.0.0.1",
@@ -535,7 +492,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         log(`kube-apiserver ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
         log("starting kube-controller-manager, kube-scheduler and kwok");
-        launch("kube-controller-manager", tools.kubeControllerManager, [
+        await launch("kube-controller-manager", tools.kubeControllerManager, [
             `--kubeconfig=${kcmKubeconfig}`,
             `--authentication-kubeconfig=${kcmKubeconfig}`,
             `--authorization-kubeconfig=${kcmKubeconfig}`,
@@ -552,7 +509,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
             // No cloud, no pod network: nothing allocates node CIDRs or routes.
             "--controllers=*,-node-ipam-controller,-cloud-node-lifecycle-controller,-service-lb-controller,-node-route-controller",
         ]);
-        launch("kube-scheduler", tools.kubeScheduler, [
+        await launch("kube-scheduler", tools.kubeScheduler, [
             `--kubeconfig=${schedulerKubeconfig}`,
             `--authentication-kubeconfig=${schedulerKubeconfig}`,
             `--authorization-kubeconfig=${schedulerKubeconfig}`,
@@ -560,7 +517,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
             `--secure-port=${ports.scheduler}`,
             "--leader-elect=false",
         ]);
-        launch(
+        await launch(
             "kwok",
             tools.kwok,
             [
@@ -578,7 +535,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
             // kwok also reads ~/.kwok/kwok.yaml when it exists; give it a home of its own.
             { ...baseEnv, HOME: l.kwokHome },
         );
-        launch("istiod", process.execPath, ["--require", require.resolve("tsx/cjs"), LOCAL_ISTIOD_SCRIPT, writeLocalIstiodConfig(l, server, tools.pilotDiscovery, ports)]);
+        await launch("istiod", process.execPath, ["--require", require.resolve("tsx/cjs"), LOCAL_ISTIOD_SCRIPT, writeLocalIstiodConfig(l, server, tools.pilotDiscovery, ports)]);
 
         // The default StorageClass and the static volume pool, then the fake nodes.
         await create("/apis/storage.k8s.io/v1/storageclasses", {
@@ -647,6 +604,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         fs.writeFileSync(l.state, JSON.stringify(state, null, 2));
         log(`ready after ${((Date.now() - started) / 1000).toFixed(1)} s: kubectl --kubeconfig ${l.kubeconfig} get nodes`);
         const pids = Object.fromEntries(COMPONENTS.map((component) => [component, children.get(component)!.pid!])) as Record<Component, number>;
+        await portAllocator.releaseAll();
         if (options.detach) {
             cleanupHooks?.();
             cleanupHooks = undefined;
