@@ -1,3 +1,9 @@
+/**
+ * One HTTP(S) request at a time against the embedded cluster's components on loopback: the API
+ * server (bearer token, cluster CA) and the health endpoints of the others.
+ *
+ * May import: node built-ins only.
+ */
 import * as http from "node:http";
 import * as https from "node:https";
 

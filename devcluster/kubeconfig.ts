@@ -2,6 +2,8 @@
  * A kubeconfig for one user of the embedded cluster, authenticated by a bearer token: the admin
  * and the control-plane components (devcluster/cluster.ts), and istiod's ServiceAccount
  * (devcluster/localIstiod.ts).
+ *
+ * May import: nothing (plain text out).
  */
 export function kubeconfigText(server: string, caPem: string, user: string, token: string): string {
     const name = "pluggable-mesh-local";

@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
+import type * as net from "node:net";
 import * as path from "node:path";
 import { request, type Response } from "./http";
 import { kubeconfigText } from "./kubeconfig";
+import { closeAll, receivePorts } from "./ports";
 
 /**
  * Runs the istiod pod of the embedded cluster as a local process, the way a kubelet would run it:
@@ -20,7 +22,13 @@ import { kubeconfigText } from "./kubeconfig";
  * means on a real cluster. A newer pod (a rollout) restarts the process with the new spec; no pod
  * stops it.
  *
- *   tsx devcluster/localIstiod.ts <config.json>    (started and stopped by devcluster/cluster.ts)
+ *   tsx devcluster/localIstiod.ts <config.json>    (started and stopped by devcluster/cluster.ts;
+ *                                                  its configuration: devcluster/components/istiod.ts)
+ *
+ * The cluster hands it pilot-discovery's ports as open sockets; it holds them until it starts
+ * pilot-discovery, so nothing else can take them meanwhile.
+ *
+ * May import: node built-ins and devcluster's http.ts, kubeconfig.ts and ports.ts (it runs as its own process).
  */
 
 /** The pod annotation that releases a locally run pod to kwok's pod-ready stage. */
@@ -182,7 +190,11 @@ class Launcher {
     private running: { key: string; pod: string } | undefined;
     private stopping = false;
 
-    constructor(private readonly config: LocalIstiodConfig) {
+    constructor(
+        private readonly config: LocalIstiodConfig,
+        /** pilot-discovery's ports, held open until it starts (none when started by hand). */
+        private heldPorts?: Map<string, net.Server>,
+    ) {
         this.caPem = fs.readFileSync(config.caCertFile, "utf8");
         this.adminToken = fs.readFileSync(config.adminTokenFile, "utf8").trim();
     }
@@ -225,6 +237,10 @@ class Launcher {
         if (injector.status !== 200) return;
         fs.writeFileSync(this.kubeconfigFile, kubeconfigText(this.config.server, this.caPem, "istiod", await this.serviceAccountToken(pod)), { mode: 0o600 });
         if (spec.skipped.length > 0) this.log(`environment not resolvable outside a pod, left out: ${spec.skipped.join(", ")}`);
+        if (this.heldPorts) {
+            await closeAll(this.heldPorts.values());
+            this.heldPorts = undefined;
+        }
         const out = fs.openSync(this.config.logFile, "a");
         const child = spawn(this.config.pilotDiscovery, spec.args, { cwd: this.config.workDir, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...spec.env }, stdio: ["ignore", out, out] });
         fs.closeSync(out);
@@ -319,7 +335,12 @@ if (require.main === module) {
         process.exit(2);
     }
     const config = JSON.parse(fs.readFileSync(file, "utf8")) as LocalIstiodConfig;
-    new Launcher(config).run().then(
+    const main = async (): Promise<void> => {
+        const held = await receivePorts(Object.keys(config.ports));
+        if (held) process.stdout.write(`${new Date().toISOString()} local-istiod: holding pilot-discovery's ports (${[...held.keys()].join(", ")}) until it starts\n`);
+        await new Launcher(config, held).run();
+    };
+    main().then(
         () => process.exit(0),
         (error: unknown) => {
             process.stderr.write(`local-istiod: ${(error as Error).message}\n`);

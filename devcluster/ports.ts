@@ -6,8 +6,13 @@
  * component that binds the port starts. This is envtest's idea, minus its gap: envtest closes the
  * socket as soon as it has the number.
  *
+ * A component that starts its own server process later (the local istiod launcher starts
+ * pilot-discovery when istiod's pod appears) receives the held sockets themselves over its IPC
+ * channel ({@link handOverPorts}, {@link receivePorts}) and holds them until then.
+ *
  * May import: node built-ins only.
  */
+import type { ChildProcess } from "node:child_process";
 import * as net from "node:net";
 
 const HOST = "127.0.0.1";
@@ -87,6 +92,17 @@ export class PortAllocator {
         return port;
     }
 
+    /**
+     * Hands `owner`'s held socket itself over (to pass to a process that holds the port until its
+     * own child binds it): the allocator no longer holds or closes it. Undefined when not held.
+     */
+    transfer(owner: string): net.Server | undefined {
+        this.port(owner);
+        const server = this.held.get(owner);
+        this.held.delete(owner);
+        return server;
+    }
+
     /** Releases every port whose owner starts with `prefix` (e.g. "etcd." for etcd's client and peer ports). */
     async releaseOwnedBy(prefix: string): Promise<void> {
         await Promise.all([...this.held.keys()].filter((owner) => owner.startsWith(prefix)).map((owner) => this.release(owner)));
@@ -96,4 +112,72 @@ export class PortAllocator {
     async releaseAll(): Promise<void> {
         await Promise.all([...this.held.keys()].map((owner) => this.release(owner)));
     }
+}
+
+/** One held socket on its way to a child: its role ("webhooks"); the socket travels as the message's handle. */
+interface PortMessage {
+    pluggableMeshPort: string;
+}
+/** The child's answer once it holds every socket it was sent. */
+interface PortsHeldMessage {
+    pluggableMeshPortsHeld: string[];
+}
+
+/**
+ * Passes held sockets to a child started with an IPC channel, by role; resolves once the child
+ * holds them all, then closes our copies and the channel (the child keeps its own).
+ */
+export async function handOverPorts(child: ChildProcess, servers: Readonly<Record<string, net.Server>>, timeoutMs = 15_000): Promise<void> {
+    const roles = Object.keys(servers);
+    try {
+        await new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => done(new Error(`the process did not take its ports (${roles.join(", ")}) within ${timeoutMs / 1000} s`)), timeoutMs);
+            const onMessage = (message: unknown): void => {
+                const held = (message as Partial<PortsHeldMessage>)?.pluggableMeshPortsHeld;
+                if (held && roles.every((role) => held.includes(role))) done();
+            };
+            const onExit = (): void => done(new Error("the process exited before it took its ports"));
+            function done(error?: Error): void {
+                clearTimeout(timer);
+                child.removeListener("message", onMessage);
+                child.removeListener("exit", onExit);
+                if (error) reject(error);
+                else resolve();
+            }
+            child.on("message", onMessage);
+            child.once("exit", onExit);
+            for (const role of roles) child.send({ pluggableMeshPort: role } satisfies PortMessage, servers[role]!, (error) => error && done(error));
+        });
+    } finally {
+        await Promise.all(Object.values(servers).map(close));
+        if (child.connected) child.disconnect();
+    }
+}
+
+/**
+ * In a child started by {@link handOverPorts}: receives the held sockets of `roles` and
+ * acknowledges them. Resolves with them by role; undefined at once when there is no IPC channel
+ * (started by hand), in which case nothing holds the ports.
+ */
+export function receivePorts(roles: readonly string[]): Promise<Map<string, net.Server>> | undefined {
+    if (!process.send) return undefined;
+    return new Promise((resolve) => {
+        const received = new Map<string, net.Server>();
+        const onMessage = (message: unknown, handle: unknown): void => {
+            const role = (message as Partial<PortMessage>)?.pluggableMeshPort;
+            if (role === undefined || !(handle instanceof net.Server)) return;
+            received.set(role, handle);
+            if (roles.every((r) => received.has(r))) {
+                process.removeListener("message", onMessage);
+                process.send!({ pluggableMeshPortsHeld: [...received.keys()] } satisfies PortsHeldMessage);
+                resolve(received);
+            }
+        };
+        process.on("message", onMessage);
+    });
+}
+
+/** Closes sockets received with {@link receivePorts}: their ports are about to be bound. */
+export function closeAll(servers: Iterable<net.Server>): Promise<void> {
+    return Promise.all([...servers].map(close)).then(() => undefined);
 }

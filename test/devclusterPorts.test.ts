@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import * as net from "node:net";
-import { PortAllocator } from "../devcluster/ports";
+import * as path from "node:path";
+import { handOverPorts, PortAllocator } from "../devcluster/ports";
 
 /**
  * The embedded cluster's port allocator (devcluster/ports.ts): a port is held open from the moment
@@ -67,6 +68,33 @@ describe("devcluster port allocator", function () {
         assert.equal(await tryBind(reserved["kwok.server"]), "EADDRINUSE");
         await ports.releaseAll();
         assert.equal(await tryBind(reserved["kwok.server"]), "bound");
+    });
+
+    it("hands held sockets to a child process, which then holds the ports (the local istiod's way)", async function () {
+        const reserved = await ports.reserveAll(["istiod.webhooks", "istiod.http"]);
+        const sockets = { webhooks: ports.transfer("istiod.webhooks")!, http: ports.transfer("istiod.http")! };
+        assert.equal(ports.isHeld("istiod.webhooks"), false);
+        const script = `require(${JSON.stringify(path.resolve(__dirname, "../devcluster/ports.ts"))}).receivePorts(["webhooks", "http"]).then(() => setInterval(() => {}, 1000))`;
+        const child = spawn(process.execPath, ["--require", "tsx/cjs", "-e", script], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        try {
+            await handOverPorts(child, sockets);
+            // Our copies are closed; the child's keep both ports taken.
+            assert.equal(child.connected, false);
+            assert.equal(await tryBind(reserved["istiod.webhooks"]), "EADDRINUSE");
+            assert.equal(tryBindElsewhere(reserved["istiod.http"]), "EADDRINUSE");
+        } finally {
+            child.kill("SIGKILL");
+            await exited;
+        }
+        assert.equal(await tryBind(reserved["istiod.webhooks"]), "bound");
+    });
+
+    it("fails a handoff to a child that exits instead of taking its ports, and closes them", async function () {
+        const port = await ports.reserve("istiod.grpc");
+        const child = spawn(process.execPath, ["-e", "process.exit(3)"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+        await assert.rejects(handOverPorts(child, { grpc: ports.transfer("istiod.grpc")! }), { message: "the process exited before it took its ports" });
+        assert.equal(await tryBind(port), "bound");
     });
 
     it("names the owner when asked for a port it never reserved", function () {
