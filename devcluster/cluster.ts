@@ -179,14 +179,16 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         const server = `https://127.0.0.1:${ports.port("kube-apiserver.secure")}`;
         const tokens = newTokens();
         const caPem = pki.ca.certPem;
+        const pkiFiles = writeClusterPki(l.pki, pki);
+        const kubeconfigs = writeCredentials(l, server, caPem, tokens);
         const context: ClusterContext = {
             layout: l,
             tools,
             port: (owner) => ports.port(owner),
             server,
             caPem,
-            pki: writeClusterPki(l.pki, pki),
-            kubeconfigs: writeCredentials(l, server, caPem, tokens),
+            pki: pkiFiles,
+            kubeconfigs,
             adminToken: tokens.admin,
             api: (method, apiPath, body) => request(`${server}${apiPath}`, { method, body, token: tokens.admin, ca: caPem }),
             nodeNames: nodeNames(options.nodes ?? 2),
@@ -217,8 +219,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 
         const rest = CLUSTER_COMPONENTS.filter((c) => c !== etcd && c !== kubeApiserver);
         log(`starting ${rest.map((c) => c.name).join(", ")}`);
-        for (const component of rest) await launch(component);
-        await bootstrapObjects(context.api, { volumes: options.volumes ?? DEFAULT_VOLUMES, volumesDir: l.volumes, nodes: context.nodeNames });
+        await Promise.all([...rest.map(launch), bootstrapObjects(context.api, { volumes: options.volumes ?? DEFAULT_VOLUMES, volumesDir: l.volumes, nodes: context.nodeNames })]);
         await Promise.all(rest.map(ready));
 
         const istiodWebhook: IstiodWebhook = { url: `https://127.0.0.1:${ports.port("istiod.webhooks")}`, caBundle: Buffer.from(caPem).toString("base64") };

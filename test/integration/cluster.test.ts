@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startCluster, type Cluster } from "../../devcluster/cluster";
@@ -45,7 +46,8 @@ describe("the embedded local cluster", function () {
     before(async function () {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "pluggable-mesh-cluster-"));
         const started = Date.now();
-        cluster = await startCluster({ dir, log: (message) => console.log(`      cluster: ${message}`) });
+        // An override that the API server must accept (it refuses unknown flags and bad values).
+        cluster = await startCluster({ dir, args: { "kube-apiserver": { "event-ttl": "30m" } }, log: (message) => console.log(`      cluster: ${message}`) });
         pids = Object.values(cluster.pids);
         console.log(`      (cluster started in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
     });
@@ -64,6 +66,26 @@ describe("the embedded local cluster", function () {
         const nodes = JSON.parse(kubectl(["get", "nodes", "-o", "json"])) as { items: { status: { conditions: { type: string; status: string }[] } }[] };
         assert.ok(nodes.items.length >= 1);
         for (const node of nodes.items) assert.ok(node.status.conditions.some((c) => c.type === "Ready" && c.status === "True"));
+    });
+
+    it("runs each component with its flags (the caller's override included) and a port of its own", function () {
+        const cmdline = fs.readFileSync(`/proc/${cluster!.pids["kube-apiserver"]}/cmdline`, "utf8").split("\0");
+        assert.ok(cmdline.includes("--event-ttl=30m"), cmdline.join(" "));
+        const state = JSON.parse(fs.readFileSync(path.join(dir, "state.json"), "utf8")) as { ports: Record<string, number> };
+        assert.equal(Object.keys(state.ports).length, 11);
+        assert.equal(new Set(Object.values(state.ports)).size, 11);
+        assert.equal(cluster!.server, `https://127.0.0.1:${state.ports["kube-apiserver.secure"]}`);
+    });
+
+    it("keeps istiod's ports held by its launcher until an istiod pod asks for pilot-discovery", async function () {
+        const webhookPort = Number(new URL(cluster!.istiodWebhook.url).port);
+        const bind = await new Promise<string>((resolve) => {
+            const server = net.createServer();
+            server.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+            server.listen(webhookPort, "127.0.0.1", () => server.close(() => resolve("bound")));
+        });
+        assert.equal(bind, "EADDRINUSE");
+        assert.match(fs.readFileSync(path.join(dir, "logs", "istiod.log"), "utf8"), /holding pilot-discovery's ports \(http, webhooks, grpc, secureGrpc, monitoring\) until it starts/);
     });
 
     it("runs a Deployment and a StatefulSet to Ready pods, with bound volume claims", function () {
