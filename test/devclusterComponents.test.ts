@@ -102,6 +102,11 @@ describe("devcluster components", function () {
                 ["istiod", "http,webhooks,grpc,secureGrpc,monitoring"],
             ],
         );
+        // Only the istiod launcher holds its ports itself (pilot-discovery starts when a pod appears).
+        assert.deepEqual(
+            CLUSTER_COMPONENTS.filter((c) => c.takesHeldPorts).map((c) => c.name),
+            ["istiod"],
+        );
         assert.deepEqual(
             CLUSTER_COMPONENTS.map((c) => c.stopTimeoutMs),
             [10_000, 10_000, 10_000, 10_000, 10_000, 20_000],

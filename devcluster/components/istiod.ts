@@ -39,6 +39,8 @@ export function localIstiodConfig(context: ClusterContext): LocalIstiodConfig {
 export const istiod: Component = {
     name: "istiod",
     ports: ISTIOD_PORTS,
+    // pilot-discovery starts only when an istiod pod appears, maybe minutes later: the launcher holds its ports until then.
+    takesHeldPorts: true,
     startTimeoutMs: DEFAULT_START_TIMEOUT_MS,
     // istiod drains for 10 s (--shutdownDuration) before it exits.
     stopTimeoutMs: 20_000,
