@@ -22,8 +22,8 @@ import { runToolsScript } from "../tools/tools";
  * `KUBE_SCORE`, `PROMTOOL`, or are built by `tools/tools.sh`.
  *
  * Helm charts (Istio's base, istiod and gateway) are not expanded in the offline render, so
- * istioctl sees our objects but not the gateway pods the chart makes; the one warning that causes
- * is listed in {@link EXPLAINED_ISTIO_WARNINGS}.
+ * istioctl sees our objects but not the gateway pods the chart makes; in file-only mode it skips
+ * the analyzers that would notice. Every istioctl warning that remains fails the check.
  */
 
 // ---- tools ---------------------------------------------------------------------------------
@@ -148,12 +148,6 @@ export function analyzeIstio(files: readonly string[], istioctl: string = ensure
     }
     return analysis;
 }
-
-/**
- * Warnings istioctl gives on the offline render that are not problems in the program, by code,
- * with the reason. The README repeats these reasons.
- */
-export const EXPLAINED_ISTIO_WARNINGS: Record<string, string> = {};
 
 // ---- kube-score ------------------------------------------------------------------------------
 
@@ -335,8 +329,8 @@ export function validateObjects(objects: readonly Record<string, unknown>[], too
         const failures = [
             ...istio.messages.filter((message) => message.severity === "Error").map((message) => `istioctl ${message.code} ${message.resource}: ${message.message}`),
             ...istio.messages
-                .filter((message) => message.severity === "Warning" && !(message.code in EXPLAINED_ISTIO_WARNINGS))
-                .map((message) => `istioctl warning ${message.code} ${message.resource}: ${message.message} (fix it, or explain it in EXPLAINED_ISTIO_WARNINGS)`),
+                .filter((message) => message.severity === "Warning")
+                .map((message) => `istioctl warning ${message.code} ${message.resource}: ${message.message}`),
             ...kubeScore.findings
                 .filter((finding) => finding.grade === "critical")
                 .map((finding) => `kube-score ${finding.check} ${finding.object}${finding.container ? ` (${finding.container})` : ""}: ${finding.summary}`),
@@ -368,10 +362,7 @@ export function summarize(stack: string, render: RenderResult, report: Validatio
         `stack ${stack}: ${render.objects.length} objects validated (${render.charts.length} Helm charts are not expanded offline)`,
         `  istioctl analyze: ${istio.errors} errors, ${istio.warnings} warnings, ${istio.infos} infos (${countBy(istio.messages, (message) => `${message.severity} ${message.code}`)})`,
         `    ${istio.skippedAnalyzers.length} analyzers skipped: istioctl reads no Services, Namespaces or Pods from files (${istio.skippedAnalyzers.join(", ") || "none"})`,
-        ...istio.messages.map((message) => {
-            const explained = message.severity === "Warning" ? EXPLAINED_ISTIO_WARNINGS[message.code] : undefined;
-            return `    ${message.severity} [${message.code}] (${message.resource}) ${message.message}${explained ? `\n      explained: ${explained}` : ""}`;
-        }),
+        ...istio.messages.map((message) => `    ${message.severity} [${message.code}] (${message.resource}) ${message.message}`),
         `  kube-score: ${kubeScore.criticals} criticals, ${kubeScore.warnings} warnings (${countBy(kubeScore.findings, (finding) => `${finding.grade} ${finding.check}`)}); ${kubeScore.waived.length} findings waived per container`,
         ...kubeScore.findings.map((finding) => `    ${finding.grade} ${finding.check} ${finding.object}${finding.container ? ` (${finding.container})` : ""}: ${finding.summary}`),
         prometheus.length === 0

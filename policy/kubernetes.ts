@@ -72,6 +72,15 @@ export function containersOf(spec: Props): Container[] {
     return [...list(spec.initContainers, true), ...list(spec.containers, false)];
 }
 
+/**
+ * Runs `check` on every container (init containers and native sidecars included) of the workload
+ * `type`/`props` describes, and gathers what it finds; nothing for a resource that has no pod template.
+ */
+export function checkContainers(type: string, props: Props, check: (container: Container, template: PodTemplate) => string[]): string[] {
+    const template = podTemplateOf(type, props);
+    return template ? containersOf(template.spec).flatMap((container) => check(container, template)) : [];
+}
+
 /** `namespace/name` of an object, or its name when it has no namespace. */
 export function objectName(props: Props): string {
     const metadata = props.metadata ?? {};

@@ -1,5 +1,5 @@
 import { EXPOSURE_ANNOTATION, PERMISSIVE_REASON_ANNOTATION, SECURITY_EXEMPTION_ANNOTATION } from "./contract";
-import { annotationsOf, clip, containersOf, describe, isKind, labelsOf, podTemplateOf, selects, type Container, type KubeResource, type PodTemplate, type Props } from "./kubernetes";
+import { annotationsOf, checkContainers, clip, containersOf, describe, isKind, labelsOf, podTemplateOf, selects, type Container, type KubeResource, type PodTemplate, type Props } from "./kubernetes";
 
 /**
  * The rules of the pack as plain functions: a resource (or the whole stack) and the rule's config
@@ -67,9 +67,7 @@ export const workloadResources: ResourceRule = {
     enforcementLevel: "mandatory",
     config: {},
     checkResource({ type, props }) {
-        const template = podTemplateOf(type, props);
-        if (!template) return [];
-        return containersOf(template.spec).flatMap((container) => {
+        return checkContainers(type, props, (container) => {
             const missing = [
                 container.resources?.requests?.cpu === undefined ? "resources.requests.cpu" : undefined,
                 container.resources?.requests?.memory === undefined ? "resources.requests.memory" : undefined,
@@ -156,9 +154,7 @@ export const imagePinned: ResourceRule = {
     enforcementLevel: "mandatory",
     config: {},
     checkResource({ type, props }) {
-        const template = podTemplateOf(type, props);
-        if (!template) return [];
-        return containersOf(template.spec).flatMap((container) => {
+        return checkContainers(type, props, (container, template) => {
             if (typeof container.image !== "string" || isIstioInjectedPlaceholder(container, template)) return [];
             const because = unpinnedBecause(container.image);
             return because ? [`${describe(type, props)}: ${containerLabel(container)} image "${clip(container.image)}" ${because}; pin a tag other than latest or a digest`] : [];
@@ -186,9 +182,7 @@ export const noPlaintextSecretEnv: ResourceRule<{ allowedNames: string[] }> = {
         },
     },
     checkResource({ type, props }, { allowedNames }) {
-        const template = podTemplateOf(type, props);
-        if (!template) return [];
-        return containersOf(template.spec).flatMap((container) =>
+        return checkContainers(type, props, (container) =>
             (container.env ?? [])
                 .filter((entry) => SECRET_NAME.test(entry.name) && !entry.name.toUpperCase().endsWith("_FILE") && !allowedNames.includes(entry.name))
                 .filter((entry) => typeof entry.value === "string" && entry.value.length > 0 && !SWITCH_VALUE.test(entry.value))
