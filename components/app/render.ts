@@ -191,7 +191,7 @@ export function renderApp(app: AppModel, platform: Platform): RenderedApp {
     const mode = modeNamed(app.mode);
     const appDecoration = mode.decorateApp(app, platform);
     const objects: RenderedObject[] = [];
-    const warnings = [...appDecoration.warnings];
+    const warnings = [...app.warnings, ...appDecoration.warnings];
     if (app.createNamespace) {
         objects.push({
             name: app.name,

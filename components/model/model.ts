@@ -87,6 +87,8 @@ export interface AppModel {
     mode: ModeName;
     mtls: "STRICT" | "PERMISSIVE";
     components: ComponentModel[];
+    /** What the model changed or left out of the spec (dropped default variables), for the user to read. */
+    warnings: string[];
 }
 
 /** An app spec with the mode chosen for it. */
@@ -217,10 +219,84 @@ function checkPorts(component: ComponentSpec, at: string, problems: Problem[]): 
 }
 
 
+/** Who maps a variable: `env`, or a dependency entry (`dependsOn[1] ("redis")`). */
+interface UserEnvName {
+    owner: string;
+    /** Index in `dependsOn` of the entry that maps it; undefined for `env`. */
+    dependency?: number;
+    format?: AddressFormat;
+}
+
+/**
+ * The variables the app names itself (in `env` and in dependencies' `env`). They always win over
+ * the defaults; two of them with the same name are the user's own conflict, an error.
+ */
+function userEnvNames(component: ComponentSpec, at: string, problems: Problem[]): Map<string, UserEnvName> {
+    const names = new Map<string, UserEnvName>(Object.keys(component.env).map((name) => [name, { owner: "env" }]));
+    component.dependsOn.forEach((dependency, index) => {
+        if (typeof dependency === "string") return;
+        for (const [name, format] of Object.entries(dependency.env)) {
+            const previous = names.get(name);
+            const owner = `dependsOn[${index}] (${given(dependency.target)})`;
+            if (previous !== undefined) {
+                problems.push({ key: `${at}.dependsOn[${index}].env.${name}`, message: `variable ${name} is already set by ${previous.owner}; rename one of them` });
+                continue;
+            }
+            names.set(name, { owner, dependency: index, format });
+        }
+    });
+    return names;
+}
+
+/** A default variable offered by one dependency entry, before collisions are settled. */
+interface DefaultOffer {
+    binding: EnvBinding;
+    /** Index in `dependsOn`, and the dependency (target and port) it addresses. */
+    entry: number;
+    ref: string;
+    target: string;
+}
+
+/**
+ * Drops the defaults that would shadow or contradict another variable: one the user maps (their
+ * name wins), or the same default offered for another address (neither is set, since neither is
+ * obviously meant). Each drop is a warning naming both sides; an identical duplicate is no conflict.
+ */
+function settleDefaults(offers: readonly DefaultOffer[], userNames: ReadonlyMap<string, UserEnvName>, at: string, warnings: string[]): Set<DefaultOffer> {
+    const dropped = new Set<DefaultOffer>();
+    const byName = new Map<string, DefaultOffer[]>();
+    for (const offer of offers) byName.set(offer.binding.name, [...(byName.get(offer.binding.name) ?? []), offer]);
+    for (const [name, sameName] of byName) {
+        const user = userNames.get(name);
+        if (user !== undefined) {
+            for (const offer of sameName) {
+                dropped.add(offer);
+                // The user mapped this very address in the same format: their variable is the default, nothing is lost.
+                if (user.dependency === offer.entry && user.format === offer.binding.format) continue;
+                warnings.push(`${at}.dependsOn[${offer.entry}]: default variable ${name} (the ${offer.binding.format} of ${given(offer.ref)}) is not set; ${user.owner} sets ${name}`);
+            }
+            continue;
+        }
+        const distinct = new Map(sameName.map((offer) => [`${offer.target}|${offer.binding.format}`, offer]));
+        if (distinct.size <= 1) {
+            sameName.slice(1).forEach((offer) => dropped.add(offer));
+            continue;
+        }
+        sameName.forEach((offer) => dropped.add(offer));
+        const [first, second] = [...distinct.values()] as [DefaultOffer, DefaultOffer];
+        warnings.push(
+            `${at}.dependsOn[${second.entry}]: default variable ${name} is not set: it would be the ${first.binding.format} of ${given(first.ref)} (dependsOn[${first.entry}]) and the ${second.binding.format} of ${given(second.ref)}; map the one the app reads in that dependency's env`,
+        );
+    }
+    return dropped;
+}
+
 /** Resolves the dependencies of one component against the directory, reporting every unknown reference. */
-function resolveDependencies(app: AppSpec, component: ComponentSpec, at: string, directory: Directory, problems: Problem[]): DependencyModel[] {
-    const dependencies: DependencyModel[] = [];
-    const envNames = new Map<string, string>(Object.keys(component.env).map((name) => [name, "env"]));
+function resolveDependencies(app: AppSpec, component: ComponentSpec, at: string, directory: Directory, problems: Problem[], warnings: string[]): DependencyModel[] {
+    const userNames = userEnvNames(component, at, problems);
+    const withDefaults = component.dependencyEnvDefaults ?? app.dependencyEnvDefaults;
+    const resolved: { dependency: DependencyModel; entry: number; ref: string }[] = [];
+    const offers: DefaultOffer[] = [];
     component.dependsOn.forEach((dependency, index) => {
         const key = `${at}.dependsOn[${index}]`;
         const { target: refText, env } = typeof dependency === "string" ? { target: dependency, env: {} } : dependency;
@@ -256,18 +332,18 @@ function resolveDependencies(app: AppSpec, component: ComponentSpec, at: string,
             return;
         }
         for (const port of ports) {
-            const bindings = [...defaultEnvBindings(target, port), ...customEnv.map(([name, format]) => ({ name, format }))];
-            for (const binding of bindings) {
-                const owner = envNames.get(binding.name);
-                if (owner !== undefined) {
-                    problems.push({ key, message: `variable ${binding.name} for "${refText}" is already set by ${owner}; rename it in env` });
-                }
-                envNames.set(binding.name, `"${refText}"`);
-            }
-            dependencies.push({ target, port, env: bindings });
+            const addressed = `${directoryKey(target.app, target.component)}:${port.name}`;
+            const shown = ports.length > 1 ? `${refText}:${port.name}` : refText;
+            if (withDefaults) for (const binding of defaultEnvBindings(target, port)) offers.push({ binding, entry: index, ref: shown, target: addressed });
+            resolved.push({ dependency: { target, port, env: customEnv.map(([name, format]) => ({ name, format })) }, entry: index, ref: shown });
         }
     });
-    return dependencies;
+    const dropped = settleDefaults(offers, userNames, at, warnings);
+    // Defaults first, then the app's own names, each dependency keeping only its surviving defaults.
+    return resolved.map(({ dependency, entry, ref }) => {
+        const defaults = offers.filter((offer) => offer.entry === entry && offer.ref === ref && !dropped.has(offer)).map((offer) => offer.binding);
+        return { ...dependency, env: [...defaults, ...dependency.env] };
+    });
 }
 
 function checkConfigFiles(component: ComponentSpec, at: string, dependencies: DependencyModel[], app: string, problems: Problem[]): void {
@@ -294,6 +370,7 @@ export function findPlaceholderDependency(dependencies: readonly DependencyModel
 export function buildAppModel(placed: PlacedApp, directory: Directory, defaultMtls: "STRICT" | "PERMISSIVE"): { model: AppModel; problems: Problem[] } {
     const { spec, mode, source } = placed;
     const problems: Problem[] = [];
+    const warnings: string[] = [];
     const seen = new Set<string>();
     const components = spec.components.map((component, index) => {
         const at = `${source}: components[${index}]`;
@@ -301,7 +378,7 @@ export function buildAppModel(placed: PlacedApp, directory: Directory, defaultMt
         seen.add(component.name);
         checkPorts(component, at, problems);
         problems.push(...checkResources(component, at));
-        const dependencies = resolveDependencies(spec, component, at, directory, problems);
+        const dependencies = resolveDependencies(spec, component, at, directory, problems, warnings);
         checkConfigFiles(component, at, dependencies, spec.name, problems);
         const ref = directory.get(directoryKey(spec.name, component.name))!;
         const model: ComponentModel = {
@@ -314,7 +391,7 @@ export function buildAppModel(placed: PlacedApp, directory: Directory, defaultMt
         return model;
     });
     return {
-        model: { name: spec.name, namespace: namespaceOf(spec), createNamespace: spec.createNamespace, retainNamespace: false, mode, mtls: spec.mtls ?? defaultMtls, components },
+        model: { name: spec.name, namespace: namespaceOf(spec), createNamespace: spec.createNamespace, retainNamespace: false, mode, mtls: spec.mtls ?? defaultMtls, components, warnings },
         problems,
     };
 }

@@ -215,6 +215,11 @@ const componentSchema = z.strictObject({
         .optional()
         .describe("Exposes one port outside the cluster (an Ingress, or the Istio ingress gateway in istio mode)."),
     traffic: trafficSchema.optional().describe("Traffic policy for callers of this component, merged onto the app's."),
+    // secrets helper: env precedence, secrets, security context
+    dependencyEnvDefaults: z
+        .boolean()
+        .optional()
+        .describe("Set the default variables `<COMPONENT>[_<PORT>]_{HOST,PORT,ADDR,URL}` for each dependency; false sets only the names mapped in `dependsOn[].env`. Default: the app's."),
 });
 
 export const appSpecSchema = z.strictObject({
@@ -228,6 +233,10 @@ export const appSpecSchema = z.strictObject({
     mode: modeSchema.optional().describe("Governance mode; the stack's per-app entry wins over it, and it wins over the stack's mode."),
     mtls: z.enum(["STRICT", "PERMISSIVE"]).optional().describe("mTLS between the app's workloads where the mode enforces it. Default: the stack's."),
     traffic: trafficSchema.optional().describe("Traffic policy for every component unless it sets its own."),
+    dependencyEnvDefaults: z
+        .boolean()
+        .default(true)
+        .describe("Set the default variables `<COMPONENT>[_<PORT>]_{HOST,PORT,ADDR,URL}` for every dependency (a name the app maps itself always wins; colliding defaults are dropped with a warning); false sets only mapped names."),
     components: z.array(componentSchema).min(1).describe("The app's components: one workload and its Services each."),
 });
 
