@@ -53,9 +53,12 @@ async function registered(stack: string, overrides: Record<string, string> = {})
     return resources.map((resource) => ({ type: resource.type, props: resource.inputs, urn: resource.urn }));
 }
 
+/** Bookinfo's Deployments in every shipped stack (stacks/apps/bookinfo.yaml), sorted. */
+const BOOKINFO_WORKLOADS = ["details-v1", "productpage-v1", "ratings-v1", "reviews-v1", "reviews-v2", "reviews-v3"];
+
 describe("the shipped stacks against the policy pack (mock engine)", function () {
-    const notMeshed = (kind: string, name: string) =>
-        `advisory production-mtls: ${kind} ruoyi/${name} is in no mesh with mTLS (no Istio or Linkerd injection on it or its namespace); production runs every app with mTLS: use mode istio or linkerd`;
+    const notMeshed = (kind: string, name: string, namespace = "ruoyi") =>
+        `advisory production-mtls: ${kind} ${namespace}/${name} is in no mesh with mTLS (no Istio or Linkerd injection on it or its namespace); production runs every app with mTLS: use mode istio or linkerd`;
 
     it("dev passes (the production rules are off)", async function () {
         assert.deepEqual(evaluatePack(await registered("dev"), policyConfig("dev")), []);
@@ -63,6 +66,7 @@ describe("the shipped stacks against the policy pack (mock engine)", function ()
 
     it("staging passes, with the production rules as warnings: envoy mode has no mTLS", async function () {
         assert.deepEqual(evaluatePack(await registered("staging"), policyConfig("staging")).sort(), [
+            ...BOOKINFO_WORKLOADS.map((name) => notMeshed("Deployment", name, "bookinfo")),
             notMeshed("Deployment", "redis"),
             notMeshed("Deployment", "ruoyi-admin"),
             notMeshed("Deployment", "ruoyi-ui"),
@@ -88,7 +92,7 @@ describe("the shipped stacks against the policy pack (mock engine)", function ()
 
     it("prod in envoy mode fails production-mtls as mandatory (negative control)", async function () {
         const lines = evaluatePack(await registered("prod", { "pluggable-mesh:mode": "envoy" }), policyConfig("prod"));
-        assert.equal(lines.filter((line) => line.startsWith("mandatory production-mtls: ")).length, 4, lines.join("\n"));
+        assert.equal(lines.filter((line) => line.startsWith("mandatory production-mtls: ")).length, 4 + BOOKINFO_WORKLOADS.length, lines.join("\n"));
     });
 
     it("a component without securityExemption renders under the restricted profile and passes; with one, the reason rides on the workload", function () {
@@ -116,9 +120,13 @@ describe("the shipped stacks against the policy pack (mock engine)", function ()
         assert.equal(security.checkResource(root, {}).length, 1, "the same pod without its reason fails (negative control)");
     });
 
-    it("every shipped workload says why it is exempt", async function () {
+    it("every shipped workload runs restricted or says why it is exempt: RuoYi's images need root, Bookinfo's do not", async function () {
         const workloads = (await registered("dev")).filter((resource) => /:(Deployment|StatefulSet)$/.test(resource.type));
-        assert.deepEqual(workloads.map((workload) => workload.props.metadata.name).sort(), ["mysql", "redis", "ruoyi-admin", "ruoyi-ui"]);
-        for (const workload of workloads) assert.match(workload.props.metadata.annotations?.[SECURITY_EXEMPTION_ANNOTATION] ?? "", /root/, workload.props.metadata.name);
+        const named = (namespace: string) => workloads.filter((workload) => workload.props.metadata.namespace === namespace);
+        assert.deepEqual(named("ruoyi").map((workload) => workload.props.metadata.name).sort(), ["mysql", "redis", "ruoyi-admin", "ruoyi-ui"]);
+        for (const workload of named("ruoyi")) assert.match(workload.props.metadata.annotations?.[SECURITY_EXEMPTION_ANNOTATION] ?? "", /root/, workload.props.metadata.name);
+        assert.deepEqual(named("bookinfo").map((workload) => workload.props.metadata.name).sort(), BOOKINFO_WORKLOADS);
+        for (const workload of named("bookinfo")) assert.equal(workload.props.metadata.annotations, undefined, workload.props.metadata.name);
+        assert.equal(workloads.length, 4 + BOOKINFO_WORKLOADS.length);
     });
 });

@@ -1,4 +1,4 @@
-import { configFileKey, shortHash, kubeName, type Protocol, type ExtraObject, type Manifest, findPlaceholderDependency, formatAddress, PLACEHOLDER, type Address, type AppModel, type ComponentModel, type AddressFormat } from "../model";
+import { configFileKey, shortHash, kubeName, type Protocol, type ExtraObject, type Manifest, findPlaceholderDependency, formatAddress, PLACEHOLDER, type Address, type AppModel, type ComponentModel, type AddressFormat, type WorkloadModel, VERSION_LABEL } from "../model";
 import { modeNamed, type ComponentDecoration, type Platform } from "../modes";
 import { SECURITY_EXEMPTION_ANNOTATION } from "../../policy/contract";
 
@@ -56,14 +56,14 @@ function probe(component: ComponentModel, spec: ComponentModel["spec"]["readines
     return { ...action, initialDelaySeconds: spec.initialDelaySeconds, periodSeconds: spec.periodSeconds };
 }
 
-function serviceManifest(component: ComponentModel, name: string, labels: Record<string, string>, annotations: Record<string, string>, headless: boolean): Manifest {
+function serviceManifest(component: ComponentModel, name: string, selector: Record<string, string>, labels: Record<string, string>, annotations: Record<string, string>, headless: boolean): Manifest {
     return {
         apiVersion: "v1",
         kind: "Service",
         metadata: { name, namespace: component.namespace, labels, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
         spec: {
             ...(headless ? { clusterIP: "None" } : { type: "ClusterIP" }),
-            selector: component.selectorLabels,
+            selector,
             ports: component.ports.map((port) => ({
                 name: port.servicePortName,
                 port: port.port,
@@ -74,6 +74,14 @@ function serviceManifest(component: ComponentModel, name: string, labels: Record
             })),
         },
     };
+}
+
+/** The pod template's pieces that every workload of the component shares. */
+interface SharedPod {
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+    volumes: Record<string, unknown>[];
+    volumeMounts: Record<string, unknown>[];
 }
 
 function renderComponent(component: ComponentModel, app: AppModel, decoration: ComponentDecoration): RenderedObject[] {
@@ -88,41 +96,57 @@ function renderComponent(component: ComponentModel, app: AppModel, decoration: C
         },
     ];
     if (component.ports.length > 0) {
-        objects.push({ name: prefix, manifest: serviceManifest(component, component.serviceName, labels, decoration.serviceAnnotations, false) });
-        objects.push({ name: `${prefix}-headless`, manifest: serviceManifest(component, component.headlessServiceName, labels, {}, true) });
+        objects.push({ name: prefix, manifest: serviceManifest(component, component.serviceName, component.selectorLabels, labels, decoration.serviceAnnotations, false) });
+        objects.push({ name: `${prefix}-headless`, manifest: serviceManifest(component, component.headlessServiceName, component.selectorLabels, labels, {}, true) });
+        // One per version, in every mode (a Service never comes and goes with a mode switch): the targets of weighted splits.
+        for (const workload of component.workloads) {
+            if (workload.headlessServiceName) {
+                objects.push({
+                    name: `${prefix}${workload.keySuffix}-headless`,
+                    manifest: serviceManifest(component, workload.headlessServiceName, workload.selectorLabels, { ...labels, ...workload.selectorLabels }, {}, true),
+                });
+            }
+        }
     }
 
-    const volumes: Record<string, unknown>[] = [];
-    const volumeMounts: Record<string, unknown>[] = [];
-    const podAnnotations: Record<string, string> = { [MODE_ANNOTATION]: app.mode, ...decoration.pod.annotations };
+    const shared: SharedPod = { labels, annotations: { [MODE_ANNOTATION]: app.mode, ...decoration.pod.annotations }, volumes: [], volumeMounts: [] };
     if (spec.configFiles.length > 0) {
         const data: Record<string, string> = {};
         spec.configFiles.forEach((file, index) => {
             const key = configFileKey(index, file.path);
             data[key] = resolvePlaceholders(file.content, component, decoration.addresses);
-            volumeMounts.push({ name: "config-files", mountPath: file.path, subPath: key, readOnly: true });
+            shared.volumeMounts.push({ name: "config-files", mountPath: file.path, subPath: key, readOnly: true });
         });
         const hash = shortHash(JSON.stringify(data), 10);
-        podAnnotations[FILES_HASH_ANNOTATION] = hash;
+        shared.annotations[FILES_HASH_ANNOTATION] = hash;
         objects.push({
             name: `${prefix}-files`,
             manifest: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: kubeName(component.serviceName, "files", hash), namespace, labels }, immutable: true, data },
         });
-        volumes.push({ name: "config-files", configMap: { name: kubeName(component.serviceName, "files", hash) } });
+        shared.volumes.push({ name: "config-files", configMap: { name: kubeName(component.serviceName, "files", hash) } });
     }
     if (spec.storage) {
-        volumeMounts.push({ name: "data", mountPath: spec.storage.mountPath });
+        shared.volumeMounts.push({ name: "data", mountPath: spec.storage.mountPath });
     }
+    for (const workload of component.workloads) {
+        objects.push({ name: `${prefix}${workload.keySuffix}`, manifest: workloadManifest(component, workload, decoration, shared) });
+    }
+    return objects;
+}
 
+/** The Deployment (or StatefulSet, with storage) of one workload of the component. */
+function workloadManifest(component: ComponentModel, workload: WorkloadModel, decoration: ComponentDecoration, shared: SharedPod): Manifest {
+    const spec = component.spec;
+    const { volumes, volumeMounts } = shared;
     const container: Record<string, unknown> = {
         name: component.component,
-        image: spec.image,
+        image: workload.image,
         ...(spec.command ? { command: spec.command } : {}),
         ...(spec.args ? { args: spec.args } : {}),
         ports: component.ports.map((port) =>
             decoration.pod.sidecarServesPorts ? { containerPort: port.targetPort, protocol: "TCP" } : { name: port.name, containerPort: port.targetPort, protocol: "TCP" },
         ),
-        env: [...Object.entries(spec.env).map(([name, value]) => ({ name, value })), ...dependencyEnv(component, decoration.addresses)],
+        env: [...Object.entries(workload.env).map(([name, value]) => ({ name, value })), ...dependencyEnv(component, decoration.addresses)],
         ...(spec.resources ? { resources: spec.resources } : {}),
         ...(spec.readiness ? { readinessProbe: probe(component, spec.readiness) } : {}),
         ...(spec.liveness ? { livenessProbe: probe(component, spec.liveness) } : {}),
@@ -138,48 +162,44 @@ function renderComponent(component: ComponentModel, app: AppModel, decoration: C
         containers: [container],
         ...(volumes.length + decoration.pod.volumes.length > 0 ? { volumes: [...volumes, ...decoration.pod.volumes] } : {}),
     };
+    const versionLabel = decoration.pod.versionLabel;
     const template = {
-        metadata: { labels: { ...labels, "app.kubernetes.io/version": spec.version, ...decoration.pod.labels }, annotations: podAnnotations },
+        metadata: {
+            labels: { ...shared.labels, [VERSION_LABEL]: workload.version, ...decoration.pod.labels, ...(versionLabel ? { [versionLabel]: workload.version } : {}) },
+            annotations: shared.annotations,
+        },
         spec: podSpec,
     };
     const workloadMetadata = {
-        name: component.serviceName,
-        namespace,
-        labels,
+        name: workload.name,
+        namespace: component.namespace,
+        labels: { ...shared.labels, ...workload.selectorLabels },
         ...(spec.securityExemption ? { annotations: { [SECURITY_EXEMPTION_ANNOTATION]: spec.securityExemption } } : {}),
     };
     if (spec.storage) {
-        objects.push({
-            name: prefix,
-            manifest: {
-                apiVersion: "apps/v1",
-                kind: "StatefulSet",
-                metadata: workloadMetadata,
-                spec: {
-                    replicas: spec.replicas,
-                    serviceName: component.headlessServiceName,
-                    selector: { matchLabels: component.selectorLabels },
-                    template,
-                    volumeClaimTemplates: [
-                        {
-                            metadata: { name: "data" },
-                            spec: {
-                                accessModes: ["ReadWriteOnce"],
-                                resources: { requests: { storage: spec.storage.size } },
-                                ...(spec.storage.storageClass ? { storageClassName: spec.storage.storageClass } : {}),
-                            },
+        return {
+            apiVersion: "apps/v1",
+            kind: "StatefulSet",
+            metadata: workloadMetadata,
+            spec: {
+                replicas: workload.replicas,
+                serviceName: component.headlessServiceName,
+                selector: { matchLabels: workload.selectorLabels },
+                template,
+                volumeClaimTemplates: [
+                    {
+                        metadata: { name: "data" },
+                        spec: {
+                            accessModes: ["ReadWriteOnce"],
+                            resources: { requests: { storage: spec.storage.size } },
+                            ...(spec.storage.storageClass ? { storageClassName: spec.storage.storageClass } : {}),
                         },
-                    ],
-                },
+                    },
+                ],
             },
-        });
-    } else {
-        objects.push({
-            name: prefix,
-            manifest: { apiVersion: "apps/v1", kind: "Deployment", metadata: workloadMetadata, spec: { replicas: spec.replicas, selector: { matchLabels: component.selectorLabels }, template } },
-        });
+        };
     }
-    return objects;
+    return { apiVersion: "apps/v1", kind: "Deployment", metadata: workloadMetadata, spec: { replicas: workload.replicas, selector: { matchLabels: workload.selectorLabels }, template } };
 }
 
 function withAppPrefix(app: AppModel, objects: readonly ExtraObject[]): RenderedObject[] {

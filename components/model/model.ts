@@ -10,6 +10,7 @@ import {
     type AddressFormat,
     type AppSpec,
     type ComponentSpec,
+    DEFAULT_VERSION,
     type ModeName,
 } from "./spec";
 
@@ -48,6 +49,33 @@ export interface ComponentRef {
     exposed: boolean;
     /** Whether the spec declares a traffic policy (on the app or the component) rather than relying on defaults. */
     trafficDeclared: boolean;
+    /** The component's workloads: one per declared version, or its one unversioned workload. */
+    workloads: WorkloadModel[];
+    /** The declared weighted split between versions (weights above zero, in the order of `versions`); absent when none is declared. */
+    split?: VersionWeight[];
+}
+
+/** One workload of a component: the Deployment (or StatefulSet) of one of its versions. */
+export interface WorkloadModel {
+    /** The workload's name: the component's name, or `<component>-<version>` for a declared version. */
+    name: string;
+    /** Appended to the component's resource names: "" for the unversioned workload, `-<version>` otherwise. */
+    keySuffix: string;
+    version: string;
+    image: string;
+    replicas: number;
+    /** Plain environment variables: the component's, then the version's over them. */
+    env: Record<string, string>;
+    /** Selector labels: the component's, plus the version label for a declared version; identical in every mode. */
+    selectorLabels: Record<string, string>;
+    /** A headless Service of this version's pods only (weighted splits need one per version); present when the component declares two versions or more. */
+    headlessServiceName?: string;
+}
+
+export interface VersionWeight {
+    version: string;
+    /** Percent of requests, 1 to 100. */
+    weight: number;
 }
 
 /** Every component of every app a stack deploys, by `app/component`. */
@@ -71,7 +99,7 @@ export interface ComponentModel extends ComponentRef {
     dependencies: DependencyModel[];
     /** Components that declared a dependency on this one, in any app. */
     dependents: ComponentRef[];
-    /** Selector labels: identical in every mode, so switching mode never replaces a workload. */
+    /** Selector labels of the component's Services: identical in every mode, so switching mode never replaces a workload. */
     selectorLabels: Record<string, string>;
 }
 
@@ -105,6 +133,40 @@ export function directoryKey(app: string, component: string): string {
 
 function servicePortName(name: string, protocol: Protocol): string {
     return name === protocol || name.startsWith(`${protocol}-`) ? name : `${protocol}-${name}`;
+}
+
+/** The label that tells a component's versions apart: on every pod, and in the selector of each declared version's workload. */
+export const VERSION_LABEL = "app.kubernetes.io/version";
+
+/** Selector labels of a component's Services (every version's pods). */
+export function componentSelectorLabels(app: string, component: string): Record<string, string> {
+    return { "app.kubernetes.io/name": component, "app.kubernetes.io/instance": app };
+}
+
+/** The component's workloads: one per declared version, or one named like the component. */
+export function resolveWorkloads(app: string, component: ComponentSpec): WorkloadModel[] {
+    const selectorLabels = componentSelectorLabels(app, component.name);
+    if (!component.versions) {
+        return [{ name: component.name, keySuffix: "", version: component.version ?? DEFAULT_VERSION, image: component.image ?? "", replicas: component.replicas, env: component.env, selectorLabels }];
+    }
+    const perVersionServices = component.versions.length > 1;
+    return component.versions.map((version) => ({
+        name: `${component.name}-${version.name}`,
+        keySuffix: `-${version.name}`,
+        version: version.name,
+        image: version.image,
+        replicas: version.replicas ?? component.replicas,
+        env: { ...component.env, ...version.env },
+        selectorLabels: { ...selectorLabels, [VERSION_LABEL]: version.name },
+        ...(perVersionServices ? { headlessServiceName: `${component.name}-${version.name}-headless` } : {}),
+    }));
+}
+
+/** The declared split, weights above zero in the order of `versions`. */
+function resolveSplit(component: ComponentSpec): VersionWeight[] | undefined {
+    const split = component.traffic?.split;
+    if (!split || !component.versions) return undefined;
+    return component.versions.filter((version) => (split[version.name] ?? 0) > 0).map((version) => ({ version: version.name, weight: split[version.name]! }));
 }
 
 export function resolvePorts(component: ComponentSpec): ResolvedPort[] {
@@ -145,10 +207,17 @@ export function buildDirectory(apps: readonly PlacedApp[]): { directory: Directo
                 ports,
                 traffic: resolveTraffic(spec.traffic, component.traffic),
                 exposed: component.expose !== undefined,
-                trafficDeclared: spec.traffic !== undefined || component.traffic !== undefined,
+                // A split alone is routing, not a policy the app relies on a mode to enforce.
+                trafficDeclared: spec.traffic !== undefined || Object.keys(component.traffic ?? {}).some((field) => field !== "split"),
+                workloads: resolveWorkloads(spec.name, component),
+                ...(component.traffic?.split ? { split: resolveSplit(component) } : {}),
             };
             let clashed = false;
-            for (const serviceName of [ref.serviceName, ref.headlessServiceName]) {
+            // Workload names count too: a version's Deployment `reviews-v1` and a component named `reviews-v1` would be one object.
+            const versionNames = ref.workloads.filter((workload) => workload.keySuffix !== "").flatMap((workload) => [workload.name, ...(workload.headlessServiceName ? [workload.headlessServiceName] : [])]);
+            // A version declared twice is reported once, by checkVersions.
+            const names = new Set([ref.serviceName, ref.headlessServiceName, ...versionNames]);
+            for (const serviceName of names) {
                 const key = `${namespace}/${serviceName}`;
                 const owner = servicesByNamespace.get(key);
                 // One problem per component: its headless companion clashes whenever its main name does.
@@ -218,6 +287,56 @@ function checkPorts(component: ComponentSpec, at: string, problems: Problem[]): 
     }
 }
 
+/** Versions and the split between them: names unique and short enough for the names derived from them, weights that add up. */
+function checkVersions(component: ComponentSpec, at: string, problems: Problem[]): void {
+    const versions = component.versions;
+    const split = component.traffic?.split;
+    if (!versions && component.image === undefined) problems.push({ key: `${at}.image`, message: "required (or declare versions, each with its image)" });
+    if (versions) {
+        if (component.image !== undefined) {
+            problems.push({ key: `${at}.image`, message: `component "${component.name}" declares versions, each with its own image, so this image would run nowhere; drop it` });
+        }
+        if (component.version !== undefined) {
+            problems.push({ key: `${at}.version`, message: `component "${component.name}" declares versions, so version ${given(component.version)} has no workload; drop version and name each entry of versions` });
+        }
+        if (component.storage) {
+            problems.push({ key: `${at}.versions`, message: `component "${component.name}" has storage (a StatefulSet with claims per replica); versions run as Deployments, so drop one of storage and versions` });
+        }
+        const seen = new Set<string>();
+        versions.forEach((version, index) => {
+            if (seen.has(version.name)) problems.push({ key: `${at}.versions[${index}].name`, message: `version "${version.name}" is declared twice in component "${component.name}"` });
+            seen.add(version.name);
+            const longest = `${component.name}-${version.name}-headless`;
+            if (longest.length > 63) {
+                problems.push({
+                    key: `${at}.versions[${index}].name`,
+                    message: `the version's headless Service name "${longest}" has ${longest.length} characters, over Kubernetes' 63; shorten the component or version name`,
+                });
+            }
+        });
+    }
+    if (!split) return;
+    const key = `${at}.traffic.split`;
+    const declared = versions?.map((version) => version.name) ?? [];
+    if (declared.length < 2) {
+        problems.push({ key, message: `component "${component.name}" declares ${declared.length === 0 ? "no versions" : "one version"}; a split needs two versions or more in versions` });
+        return;
+    }
+    const unknown = Object.keys(split).filter((name) => !declared.includes(name));
+    if (unknown.length > 0) problems.push({ key, message: `${unknown.map((name) => given(name)).join(", ")} ${unknown.length === 1 ? "is not a version" : "are not versions"} of component "${component.name}"; use ${declared.join(", ")}` });
+    const total = Object.values(split).reduce((sum, weight) => sum + weight, 0);
+    if (total !== 100) problems.push({ key, message: `weights add up to ${total}; they are percentages and must add up to 100` });
+    const opaque = component.ports.filter((port) => !isHttpProtocol(port.protocol));
+    if (opaque.length > 0 || component.ports.length === 0) {
+        problems.push({
+            key,
+            message:
+                opaque.length > 0
+                    ? `a split routes HTTP requests, and component "${component.name}" has the ${opaque[0]!.protocol} port "${opaque[0]!.name}"; split only components whose ports are http, http2 or grpc`
+                    : `component "${component.name}" has no ports, so there is nothing to split`,
+        });
+    }
+}
 
 /** Who maps a variable: `env`, or a dependency entry (`dependsOn[1] ("redis")`). */
 interface UserEnvName {
@@ -377,6 +496,7 @@ export function buildAppModel(placed: PlacedApp, directory: Directory, defaultMt
         if (seen.has(component.name)) problems.push({ key: `${at}.name`, message: `component "${component.name}" is declared twice in app "${spec.name}"` });
         seen.add(component.name);
         checkPorts(component, at, problems);
+        checkVersions(component, at, problems);
         problems.push(...checkResources(component, at));
         const dependencies = resolveDependencies(spec, component, at, directory, problems, warnings);
         checkConfigFiles(component, at, dependencies, spec.name, problems);
@@ -386,7 +506,7 @@ export function buildAppModel(placed: PlacedApp, directory: Directory, defaultMt
             spec: component,
             dependencies,
             dependents: [],
-            selectorLabels: { "app.kubernetes.io/name": component.name, "app.kubernetes.io/instance": spec.name },
+            selectorLabels: componentSelectorLabels(spec.name, component.name),
         };
         return model;
     });

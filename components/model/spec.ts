@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DNS_1035_LABEL, IANA_SERVICE_NAME, MAX_INT32, dnsLabel, dnsSubdomain, envVarName as envVarNameRule, fileMountPath, hostName, imageReference, labelValue, mountPath, quantity as quantityRule, ruleString } from "./syntax";
+import { DNS_1035_LABEL, DNS_1123_LABEL, IANA_SERVICE_NAME, MAX_INT32, dnsLabel, dnsSubdomain, envVarName as envVarNameRule, fileMountPath, hostName, imageReference, labelValue, mountPath, quantity as quantityRule, ruleString } from "./syntax";
 import { given } from "./userText";
 import { PROTOCOLS, RETRY_CONDITIONS, type TrafficPolicy } from "./policy";
 
@@ -155,17 +155,49 @@ const probeSchema = z.strictObject({
     periodSeconds: z.number().int().min(1).max(MAX_INT32).default(10).describe("Seconds between probes."),
 });
 
+// ── Versions and weighted traffic splits (issue #13 §3) ──────────────────────────────────────────
+
+/** The version of a component that declares no `versions`. */
+export const DEFAULT_VERSION = "v1";
+
+/** A version name: part of Deployment and Service names and an Istio subset name, so a DNS-1123 label. */
+const versionName = z
+    .string()
+    .max(40)
+    .regex(DNS_1123_LABEL, { error: (issue) => `expected a version name: lowercase letters, digits and '-' (a DNS-1123 label, at most 40 characters), given ${given(issue.input)}` });
+
+const versionSchema = z.strictObject({
+    name: versionName.describe("Version name, e.g. \"v2\": the workload's app.kubernetes.io/version label, its Deployment `<component>-<name>` and its Istio subset."),
+    image: ruleString(imageReference).describe("Container image of this version."),
+    replicas: z.number().int().min(0).max(MAX_INT32).optional().describe("Pod replicas of this version. Default: the component's replicas."),
+    env: z.record(envVarName, z.string()).default({}).describe("Plain environment variables of this version, over the component's."),
+});
+export type VersionSpec = z.output<typeof versionSchema>;
+
+/** A component's traffic policy: the app's fields plus a split between its versions. */
+const componentTrafficSchema = trafficSchema.extend({
+    split: z
+        .record(versionName, z.number().int().min(0).max(100))
+        .optional()
+        .describe(
+            "Weighted split of HTTP requests between the component's versions, in percent (summing to 100), e.g. `{ v1: 80, v2: 20 }`; versions left out get none. Default: every pod of every version alike.",
+        ),
+});
+
 const componentSchema = z.strictObject({
     name: z
         .string()
         .max(MAX_COMPONENT_NAME_LENGTH)
         .regex(DNS_1035_LABEL, { error: (issue) => `expected a DNS-1035 label (lowercase letters, digits, dashes; starts with a letter), given ${given(issue.input)}` })
         .describe("Internal domain name: the Service name, a DNS-1035 label unique in the namespace."),
-    image: ruleString(imageReference).describe("Container image (an OCI reference), pinned by tag or digest."),
+    image: ruleString(imageReference).optional().describe("Container image (an OCI reference), pinned by tag or digest; required unless `versions` gives each version its own."),
     command: z.array(z.string()).optional().describe("Container command (entrypoint override)."),
     args: z.array(z.string()).optional().describe("Container arguments."),
     replicas: z.number().int().min(0).max(MAX_INT32).default(1).describe("Pod replicas."),
-    version: ruleString(labelValue).min(1).default("v1").describe("Version label (Kiali groups workloads by app and version)."),
+    version: ruleString(labelValue)
+        .min(1)
+        .optional()
+        .describe(`Version label of the component's one workload (Kiali groups workloads by app and version); not with \`versions\`. Default: "${DEFAULT_VERSION}".`),
     ports: z.array(portSchema).default([]).describe("Ports the component serves."),
     env: z.record(envVarName, z.string()).default({}).describe("Plain environment variables."),
     dependsOn: z.array(dependencySchema).default([]).describe("Components this one calls: `component[:port]` or `app/component[:port]`, or `{ target, env }`."),
@@ -214,12 +246,19 @@ const componentSchema = z.strictObject({
         })
         .optional()
         .describe("Exposes one port outside the cluster (an Ingress, or the Istio ingress gateway in istio mode)."),
-    traffic: trafficSchema.optional().describe("Traffic policy for callers of this component, merged onto the app's."),
+    traffic: componentTrafficSchema.optional().describe("Traffic policy for callers of this component, merged onto the app's."),
     // secrets helper: env precedence, secrets, security context
     dependencyEnvDefaults: z
         .boolean()
         .optional()
         .describe("Set the default variables `<COMPONENT>[_<PORT>]_{HOST,PORT,ADDR,URL}` for each dependency; false sets only the names mapped in `dependsOn[].env`. Default: the app's."),
+    versions: z
+        .array(versionSchema)
+        .min(1)
+        .optional()
+        .describe(
+            "Versions of the component running side by side (one Deployment `<name>-<version>` each, selected by its app.kubernetes.io/version label; one Service for all of them). Default: one workload `<name>` of `version`.",
+        ),
 });
 
 export const appSpecSchema = z.strictObject({

@@ -1,5 +1,5 @@
 import { serviceFqdn, type AppModel, type ComponentModel, type ComponentRef, type DependencyModel, type ResolvedPort, RESERVED_PORTS, kubeName, shortHash, keyedByName, type Manifest } from "../model";
-import { describeComponent, ingressFor } from "./shared";
+import { describeComponent, splitNotHonoured, ingressFor } from "./shared";
 import {
     ENVOY_ADMIN_PORT,
     ENVOY_PROMETHEUS_PATH,
@@ -172,7 +172,10 @@ export const envoyMode: MeshMode = {
             },
             serviceAnnotations: {},
             objects: [{ key: `${component.serviceName}-envoy`, manifest: configMap }, ...keyedByName(ingressFor(component, app, platform))],
-            warnings: component.trafficDeclared ? input.outbound.flatMap(envoyPolicyGaps).map((gap) => `${describeComponent(component)}: mode envoy: ${gap}`) : [],
+            warnings: [
+                ...(component.trafficDeclared ? input.outbound.flatMap(envoyPolicyGaps).map((gap) => `${describeComponent(component)}: mode envoy: ${gap}`) : []),
+                ...splitNotHonoured(component, "envoy"),
+            ],
         };
     },
 };

@@ -1,4 +1,4 @@
-import { serviceFqdn, type AppModel, type ComponentModel, type ComponentRef, durationString, isHttpProtocol, type TrafficPolicy, type Problem, keyedByName, type Manifest } from "../model";
+import { serviceFqdn, VERSION_LABEL, type AppModel, type ComponentModel, type ComponentRef, durationString, isHttpProtocol, type TrafficPolicy, type Problem, keyedByName, type Manifest } from "../model";
 import { describeComponent, serviceDnsAddresses } from "./shared";
 import { type IstioPlatform, type MeshMode, type Platform } from "./mode";
 
@@ -40,14 +40,29 @@ function destinationRule(component: ComponentModel, host: string, traffic: Traff
                     maxEjectionPercent: breaker.maxEjectionPercent,
                 },
             },
+            ...versionSubsets(component),
         },
     };
 }
 
-function httpRoute(host: string, traffic: TrafficPolicy, port?: number): Record<string, unknown> {
+/** One subset per declared version, selected by the label each version's Deployment selects (the same in every mode). */
+function versionSubsets(component: ComponentModel): { subsets?: Record<string, unknown>[] } {
+    const versioned = component.workloads.filter((workload) => workload.keySuffix !== "");
+    return versioned.length === 0 ? {} : { subsets: versioned.map((workload) => ({ name: workload.version, labels: { [VERSION_LABEL]: workload.version } })) };
+}
+
+/** The route's destinations: the Service, or its versions' subsets with the declared weights. */
+function destinations(component: ComponentModel, host: string, port?: number): Record<string, unknown>[] {
+    const target = { host, ...(port === undefined ? {} : { port: { number: port } }) };
+    if (!component.split) return [{ destination: target }];
+    return component.split.map(({ version, weight }) => ({ destination: { ...target, subset: version }, weight }));
+}
+
+function httpRoute(component: ComponentModel, host: string, port?: number): Record<string, unknown> {
+    const traffic = component.traffic;
     const retries = traffic.retries;
     return {
-        route: [{ destination: { host, ...(port === undefined ? {} : { port: { number: port } }) } }],
+        route: destinations(component, host, port),
         timeout: durationString(traffic.timeoutMs),
         retries:
             retries.attempts > 0
@@ -63,7 +78,7 @@ function virtualService(component: ComponentModel, host: string): Manifest[] {
             apiVersion: "networking.istio.io/v1",
             kind: "VirtualService",
             metadata: { name: component.serviceName, namespace: component.namespace },
-            spec: { hosts: [host], http: [httpRoute(host, component.traffic)] },
+            spec: { hosts: [host], http: [httpRoute(component, host)] },
         },
     ];
 }
@@ -112,7 +127,7 @@ function exposure(component: ComponentModel, host: string, istio: IstioPlatform)
             spec: {
                 hosts: [expose.host],
                 gateways: [gatewayName],
-                http: [{ match: [{ uri: { prefix: expose.path } }], ...httpRoute(host, component.traffic, port.port) }],
+                http: [{ match: [{ uri: { prefix: expose.path } }], ...httpRoute(component, host, port.port) }],
             },
         },
     ];
@@ -170,11 +185,12 @@ export const istioMode: MeshMode = {
         return {
             addresses: serviceDnsAddresses(component, platform),
             pod: {
-                labels: { app: component.component, version: component.spec.version, ...istio.podInjectionLabels },
+                labels: { app: component.component, version: component.workloads[0]!.version, ...istio.podInjectionLabels },
                 annotations: {},
                 sidecars: [],
                 volumes: [],
                 sidecarServesPorts: false,
+                versionLabel: "version",
             },
             serviceAnnotations: {},
             objects: keyedByName([

@@ -1,5 +1,5 @@
 import { durationString, isHttpProtocol, keyedByName } from "../model";
-import { describeComponent, ingressFor, serviceDnsAddresses } from "./shared";
+import { describeComponent, splitNotHonoured, ingressFor, serviceDnsAddresses } from "./shared";
 import { type MeshMode } from "./mode";
 
 /**
@@ -65,7 +65,7 @@ export const linkerdMode: MeshMode = {
             pod: { labels: {}, annotations: { ...INJECT, ...opaque }, sidecars: [], volumes: [], sidecarServesPorts: false },
             serviceAnnotations,
             objects: keyedByName(ingressFor(component, app, platform)),
-            warnings: [],
+            warnings: splitNotHonoured(component, "linkerd"),
         };
     },
 };

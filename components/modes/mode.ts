@@ -65,6 +65,11 @@ export interface PodDecoration {
      * Service identical in every mode and traffic flowing while pods of two modes coexist in a roll.
      */
     sidecarServesPorts: boolean;
+    /**
+     * The pod label this mode sets to the workload's version (Istio's `version`), when it sets one:
+     * render gives each version's pods their own value.
+     */
+    versionLabel?: string;
 }
 
 export interface ComponentDecoration {

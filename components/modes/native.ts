@@ -1,4 +1,4 @@
-import { describeComponent, ingressFor, serviceDnsAddresses } from "./shared";
+import { describeComponent, splitNotHonoured, ingressFor, serviceDnsAddresses } from "./shared";
 import { emptyPod, type MeshMode } from "./mode";
 import { keyedByName } from "../model";
 
@@ -29,6 +29,6 @@ export const nativeMode: MeshMode = {
         pod: emptyPod(),
         serviceAnnotations: {},
         objects: keyedByName(ingressFor(component, app, platform)),
-        warnings: [],
+        warnings: splitNotHonoured(component, "native"),
     }),
 };

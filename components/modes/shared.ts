@@ -45,3 +45,16 @@ export function ingressFor(component: ComponentModel, app: AppModel, platform: P
 export function describeComponent(component: ComponentModel): string {
     return `${component.app}/${component.component}`;
 }
+
+/**
+ * The warning of a mode that cannot split traffic between a component's versions: its Service
+ * balances over the pods of every version, so each version gets a share in proportion to its replicas.
+ */
+export function splitNotHonoured(component: ComponentModel, mode: string): string[] {
+    if (!component.split) return [];
+    const declared = component.split.map(({ version, weight }) => `${version} ${weight}%`).join(", ");
+    const replicas = component.workloads.map((workload) => `${workload.version} ${workload.replicas}`).join(", ");
+    return [
+        `${describeComponent(component)}: mode ${mode} cannot split traffic between versions (declared ${declared}); the Service spreads requests over the pods of every version in proportion to their replicas (${replicas})`,
+    ];
+}
