@@ -288,7 +288,7 @@ describe("bad configuration", () => {
     it("starts from a config that works: RuoYi alone registers its resources", async () => {
         const { error, registered } = await attempt(ruoyi());
         assert.equal(error, undefined);
-        assert.equal(registered, 20);
+        assert.equal(registered, 22);
     });
 
     for (const badCase of CASES) {

@@ -27,7 +27,7 @@ import {
     type ToolName,
     type ValidationReport,
 } from "../cli/validate";
-import { MODE_NAMES, ruoyiConfig, type ModeName } from "./support/meshRuns";
+import { MODE_NAMES, ruoyiConfig, workloadsConfig, type ModeName } from "./support/meshRuns";
 
 const TOOLS: ToolName[] = ["istioctl", "kube-score", "promtool"];
 
@@ -54,6 +54,7 @@ const CASES: Case[] = [
             prometheusConfigs: 1,
         }),
     ),
+    ...MODE_NAMES.map((mode: ModeName): Case => ({ label: `the workloads fixture in mode ${mode}`, stack: "test", config: () => workloadsConfig(mode), prometheusConfigs: 0 })),
 ];
 
 let tools: Record<ToolName, string> | undefined;

@@ -1,6 +1,7 @@
 import { configFileKey, shortHash, kubeName, type Protocol, type ExtraObject, type Manifest, findPlaceholderDependency, formatAddress, PLACEHOLDER, type Address, type AppModel, type ComponentModel, type AddressFormat, type WorkloadModel, VERSION_LABEL } from "../model";
 import { modeNamed, type ComponentDecoration, type Platform } from "../modes";
 import { SECURITY_EXEMPTION_ANNOTATION } from "../../policy/contract";
+import { autoscalerManifest, containerProbes, disruptionBudgetManifest, graceField, replicasField } from "./workloads";
 
 /**
  * Turns an app model plus its mode's decorations into plain Kubernetes manifests. Pure: GovernedApp
@@ -46,14 +47,6 @@ function dependencyEnv(component: ComponentModel, addresses: readonly Address[])
     return component.dependencies.flatMap((dependency, index) =>
         dependency.env.map((binding) => ({ name: binding.name, value: formatAddress(addresses[index]!, binding.format) })),
     );
-}
-
-function probe(component: ComponentModel, spec: ComponentModel["spec"]["readiness"]): Record<string, unknown> | undefined {
-    if (!spec) return undefined;
-    // Probes use the app's own port number: kubelet checks the app, not the sidecar in front of it.
-    const port = component.ports.find((candidate) => candidate.name === spec.port)!.targetPort;
-    const action = spec.path ? { httpGet: { path: spec.path, port } } : { tcpSocket: { port } };
-    return { ...action, initialDelaySeconds: spec.initialDelaySeconds, periodSeconds: spec.periodSeconds };
 }
 
 function serviceManifest(component: ComponentModel, name: string, selector: Record<string, string>, labels: Record<string, string>, annotations: Record<string, string>, headless: boolean): Manifest {
@@ -129,8 +122,11 @@ function renderComponent(component: ComponentModel, app: AppModel, decoration: C
         shared.volumeMounts.push({ name: "data", mountPath: spec.storage.mountPath });
     }
     for (const workload of component.workloads) {
-        objects.push({ name: `${prefix}${workload.keySuffix}`, manifest: workloadManifest(component, workload, decoration, shared) });
+        const manifest = workloadManifest(component, workload, decoration, shared);
+        objects.push({ name: `${prefix}${workload.keySuffix}`, manifest });
+        objects.push(...autoscalerManifest(component, workload, manifest.kind, labels).map((hpa) => ({ name: `${prefix}${workload.keySuffix}`, manifest: hpa })));
     }
+    objects.push(...disruptionBudgetManifest(component, labels).map((manifest) => ({ name: prefix, manifest })));
     return objects;
 }
 
@@ -148,8 +144,7 @@ function workloadManifest(component: ComponentModel, workload: WorkloadModel, de
         ),
         env: [...Object.entries(workload.env).map(([name, value]) => ({ name, value })), ...dependencyEnv(component, decoration.addresses)],
         ...(spec.resources ? { resources: spec.resources } : {}),
-        ...(spec.readiness ? { readinessProbe: probe(component, spec.readiness) } : {}),
-        ...(spec.liveness ? { livenessProbe: probe(component, spec.liveness) } : {}),
+        ...containerProbes(component),
         ...(volumeMounts.length > 0 ? { volumeMounts } : {}),
         // Restricted unless the component says why not (spec.securityExemption); the policy pack checks it.
         ...(spec.securityExemption ? {} : { securityContext: RESTRICTED_CONTAINER }),
@@ -158,6 +153,7 @@ function workloadManifest(component: ComponentModel, workload: WorkloadModel, de
         serviceAccountName: component.serviceAccountName,
         automountServiceAccountToken: false,
         securityContext: spec.securityExemption ? RUNTIME_DEFAULT_SECCOMP : { runAsNonRoot: true, ...RUNTIME_DEFAULT_SECCOMP },
+        ...graceField(component),
         ...(decoration.pod.sidecars.length > 0 ? { initContainers: decoration.pod.sidecars } : {}),
         containers: [container],
         ...(volumes.length + decoration.pod.volumes.length > 0 ? { volumes: [...volumes, ...decoration.pod.volumes] } : {}),
@@ -182,7 +178,7 @@ function workloadManifest(component: ComponentModel, workload: WorkloadModel, de
             kind: "StatefulSet",
             metadata: workloadMetadata,
             spec: {
-                replicas: workload.replicas,
+                ...replicasField(component, workload),
                 serviceName: component.headlessServiceName,
                 selector: { matchLabels: workload.selectorLabels },
                 template,
@@ -199,7 +195,7 @@ function workloadManifest(component: ComponentModel, workload: WorkloadModel, de
             },
         };
     }
-    return { apiVersion: "apps/v1", kind: "Deployment", metadata: workloadMetadata, spec: { replicas: workload.replicas, selector: { matchLabels: workload.selectorLabels }, template } };
+    return { apiVersion: "apps/v1", kind: "Deployment", metadata: workloadMetadata, spec: { ...replicasField(component, workload), selector: { matchLabels: workload.selectorLabels }, template } };
 }
 
 function withAppPrefix(app: AppModel, objects: readonly ExtraObject[]): RenderedObject[] {

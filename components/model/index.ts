@@ -12,4 +12,6 @@ export * from "./problems";
 export * from "./spec";
 export * from "./syntax";
 export * from "./userText";
+export * from "./workloads";
+export * from "./workloadSpec";
 export * from "./zodProblems";

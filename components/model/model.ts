@@ -2,6 +2,7 @@ import type { Problem } from "./problems";
 import { checkConfigFileLimits, checkMountPaths, checkResources, namespaceOf, PLACEHOLDER } from "./limits";
 import { given } from "./userText";
 import { kubeName } from "./names";
+import { checkWorkload, DEFAULT_REPLICAS, withComponentDefaults } from "./workloads";
 import { isHttpProtocol, type Protocol, type TrafficPolicy } from "./policy";
 import {
     parseDependencyRef,
@@ -147,7 +148,7 @@ export function componentSelectorLabels(app: string, component: string): Record<
 export function resolveWorkloads(app: string, component: ComponentSpec): WorkloadModel[] {
     const selectorLabels = componentSelectorLabels(app, component.name);
     if (!component.versions) {
-        return [{ name: component.name, keySuffix: "", version: component.version ?? DEFAULT_VERSION, image: component.image ?? "", replicas: component.replicas, env: component.env, selectorLabels }];
+        return [{ name: component.name, keySuffix: "", version: component.version ?? DEFAULT_VERSION, image: component.image ?? "", replicas: component.replicas ?? DEFAULT_REPLICAS, env: component.env, selectorLabels }];
     }
     const perVersionServices = component.versions.length > 1;
     return component.versions.map((version) => ({
@@ -155,7 +156,7 @@ export function resolveWorkloads(app: string, component: ComponentSpec): Workloa
         keySuffix: `-${version.name}`,
         version: version.name,
         image: version.image,
-        replicas: version.replicas ?? component.replicas,
+        replicas: version.replicas ?? component.replicas ?? DEFAULT_REPLICAS,
         env: { ...component.env, ...version.env },
         selectorLabels: { ...selectorLabels, [VERSION_LABEL]: version.name },
         ...(perVersionServices ? { headlessServiceName: `${component.name}-${version.name}-headless` } : {}),
@@ -271,11 +272,6 @@ function checkPorts(component: ComponentSpec, at: string, problems: Problem[]): 
         targets.add(target);
     });
     const portNames = component.ports.map((port) => port.name);
-    for (const [field, probe] of [["readiness", component.readiness], ["liveness", component.liveness]] as const) {
-        if (probe && !names.has(probe.port)) {
-            problems.push({ key: `${at}.${field}.port`, message: `${given(probe.port)} is not a port of component "${component.name}"; use one of ${portNames.join(", ") || "(no ports declared)"}` });
-        }
-    }
     const exposed = component.expose && component.ports.find((port) => port.name === component.expose!.port);
     if (component.expose && !exposed) {
         problems.push({ key: `${at}.expose.port`, message: `${given(component.expose.port)} is not a port of component "${component.name}"; use one of ${portNames.join(", ") || "(no ports declared)"}` });
@@ -491,13 +487,14 @@ export function buildAppModel(placed: PlacedApp, directory: Directory, defaultMt
     const problems: Problem[] = [];
     const warnings: string[] = [];
     const seen = new Set<string>();
-    const components = spec.components.map((component, index) => {
+    const components = spec.components.map((written, index) => {
         const at = `${source}: components[${index}]`;
+        const component = withComponentDefaults(written, spec.componentDefaults);
         if (seen.has(component.name)) problems.push({ key: `${at}.name`, message: `component "${component.name}" is declared twice in app "${spec.name}"` });
         seen.add(component.name);
         checkPorts(component, at, problems);
         checkVersions(component, at, problems);
-        problems.push(...checkResources(component, at));
+        problems.push(...checkResources(component, at), ...checkWorkload(component, at));
         const dependencies = resolveDependencies(spec, component, at, directory, problems, warnings);
         checkConfigFiles(component, at, dependencies, spec.name, problems);
         const ref = directory.get(directoryKey(spec.name, component.name))!;

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { DNS_1035_LABEL, DNS_1123_LABEL, IANA_SERVICE_NAME, MAX_INT32, dnsLabel, dnsSubdomain, envVarName as envVarNameRule, fileMountPath, hostName, imageReference, labelValue, mountPath, quantity as quantityRule, ruleString } from "./syntax";
 import { given } from "./userText";
 import { PROTOCOLS, RETRY_CONDITIONS, type TrafficPolicy } from "./policy";
+import { autoscalingSchema, componentDefaultsSchema, disruptionBudgetSchema, probeSchema, resourcesSchema, terminationGracePeriodSchema } from "./workloadSpec";
 
 /**
  * The app spec: what a team writes (in YAML under `stacks/apps/`, or in TypeScript) to describe an
@@ -146,14 +147,6 @@ const dependencySchema = z.union([
 ]);
 
 const quantity = ruleString(quantityRule);
-const resourceList = z.strictObject({ cpu: quantity.optional().describe("CPU, e.g. \"250m\"."), memory: quantity.optional().describe("Memory, e.g. \"512Mi\".") });
-
-const probeSchema = z.strictObject({
-    port: z.string().describe("Name of the port to probe."),
-    path: z.string().startsWith("/").optional().describe("HTTP path; a TCP probe when absent."),
-    initialDelaySeconds: z.number().int().min(0).max(MAX_INT32).default(5).describe("Seconds before the first probe."),
-    periodSeconds: z.number().int().min(1).max(MAX_INT32).default(10).describe("Seconds between probes."),
-});
 
 // ── Versions and weighted traffic splits (issue #13 §3) ──────────────────────────────────────────
 
@@ -193,7 +186,7 @@ const componentSchema = z.strictObject({
     image: ruleString(imageReference).optional().describe("Container image (an OCI reference), pinned by tag or digest; required unless `versions` gives each version its own."),
     command: z.array(z.string()).optional().describe("Container command (entrypoint override)."),
     args: z.array(z.string()).optional().describe("Container arguments."),
-    replicas: z.number().int().min(0).max(MAX_INT32).default(1).describe("Pod replicas."),
+    replicas: z.number().int().min(0).max(MAX_INT32).optional().describe("Pod replicas. Default: 1; leave it out when `autoscaling` sets the count."),
     version: ruleString(labelValue)
         .min(1)
         .optional()
@@ -210,13 +203,7 @@ const componentSchema = z.strictObject({
         )
         .default([])
         .describe("Files mounted read-only from an immutable ConfigMap."),
-    resources: z
-        .strictObject({
-            requests: resourceList.optional().describe("Requests (Kubernetes quantities)."),
-            limits: resourceList.optional().describe("Limits (Kubernetes quantities); no request above its limit."),
-        })
-        .optional()
-        .describe("Resource requests and limits of the app container."),
+    resources: resourcesSchema.optional().describe("Resource requests and limits of the app container; values it leaves out come from the app's componentDefaults."),
     securityExemption: z
         .string()
         .regex(/^[^\r\n]{10,200}$/, { error: (issue) => `expected one line of 10 to 200 characters saying why the component cannot run restricted, given ${given(issue.input)}` })
@@ -224,8 +211,13 @@ const componentSchema = z.strictObject({
         .describe(
             "Why this component cannot run under the restricted Pod Security Standard (e.g. \"the upstream image starts as root\"). Given, the pod keeps only the RuntimeDefault seccomp profile and carries the reason in the pluggable-mesh.io/security-exemption annotation. Default: restricted (non-root, no privilege escalation, no capabilities).",
         ),
+    // Workloads (issue #13 §2): probes, scaling, disruption, termination; workloadSpec.ts.
     readiness: probeSchema.optional().describe("Readiness probe."),
     liveness: probeSchema.optional().describe("Liveness probe."),
+    startup: probeSchema.optional().describe("Startup probe: readiness and liveness wait until it succeeds once (for slow starters)."),
+    autoscaling: autoscalingSchema.optional().describe("A HorizontalPodAutoscaler (autoscaling/v2) on the app container's resource use; it owns the replica count, so `replicas` is left out."),
+    disruptionBudget: disruptionBudgetSchema.optional().describe("A PodDisruptionBudget (policy/v1) for voluntary disruptions such as node drains."),
+    terminationGracePeriodSeconds: terminationGracePeriodSchema.optional(),
     storage: z
         .strictObject({
             size: quantity.describe("Size of each replica's volume claim (a Kubernetes quantity)."),
@@ -276,6 +268,7 @@ export const appSpecSchema = z.strictObject({
         .boolean()
         .default(true)
         .describe("Set the default variables `<COMPONENT>[_<PORT>]_{HOST,PORT,ADDR,URL}` for every dependency (a name the app maps itself always wins; colliding defaults are dropped with a warning); false sets only mapped names."),
+    componentDefaults: componentDefaultsSchema.optional().describe("Workload settings every component inherits unless it sets its own (per value)."),
     components: z.array(componentSchema).min(1).describe("The app's components: one workload and its Services each."),
 });
 

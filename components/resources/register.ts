@@ -14,6 +14,10 @@ const TYPED: Record<string, Constructor> = {
     "apps/v1/Deployment": k8s.apps.v1.Deployment,
     "apps/v1/StatefulSet": k8s.apps.v1.StatefulSet,
     "networking.k8s.io/v1/Ingress": k8s.networking.v1.Ingress,
+    "autoscaling/v2/HorizontalPodAutoscaler": k8s.autoscaling.v2.HorizontalPodAutoscaler,
+    "policy/v1/PodDisruptionBudget": k8s.policy.v1.PodDisruptionBudget,
+    "batch/v1/Job": k8s.batch.v1.Job,
+    "batch/v1/CronJob": k8s.batch.v1.CronJob,
 };
 
 /** Registers a plain manifest as the matching Pulumi Kubernetes resource. */

@@ -27,6 +27,14 @@ export function ruoyiConfig(mode: ModeName, extra: Record<string, string> = {}):
     };
 }
 
+/** The app that uses every workload field (probes, autoscaling, budgets, jobs): test/workloads.test.ts. */
+export const WORKLOADS_SPEC = "test/fixtures/workloads.yaml";
+
+/** A stack that deploys the workloads fixture in one mode, with every platform a mode may need. */
+export function workloadsConfig(mode: ModeName): Record<string, string> {
+    return { ...ruoyiConfig(mode), "pluggable-mesh:apps": JSON.stringify([{ spec: WORKLOADS_SPEC }]) };
+}
+
 /** Runs the whole program under mocks. */
 export function runProgram(config: Record<string, string>, stack = "test"): Promise<MockRun<StackOutputs>> {
     return runWithMocks(() => pluggableMesh(PROJECT_ROOT), { stack, config });
