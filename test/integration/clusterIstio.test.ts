@@ -200,7 +200,9 @@ describe("prod with Istio on the embedded cluster (a real istiod)", function () 
         assert.deepEqual(seen.ops, []);
     });
 
-    for (const mode of ["envoy", "native", "linkerd", "istio"]) {
+    // Out of Istio and back in: istiod must stop and start injecting without replacing anything.
+    // Switches between the other modes are covered on a cluster without Istio (clusterEngine.test.ts).
+    for (const mode of ["envoy", "istio"]) {
         it(`switching RuoYi to ${mode} rolls its pods in place: every UID and bound volume stays`, async function () {
             const started = Date.now();
             const { stack, configFile, guard } = await prodStack(mode);

@@ -69,9 +69,40 @@ describe("the real engine (render mode)", function () {
         return { ...opened, renderDir };
     }
 
+    /**
+     * The mock engine records the engine's URNs, parents and dependencies (render's index.json is
+     * the engine's view): checked on the deployed prod stack, so it costs no up of its own.
+     */
+    async function assertMocksMatchEngine(stackName: string, stack: EngineStack["stack"], configFile: string, guard: EngineStack["guard"]): Promise<void> {
+        const state = await guard(() => stack.exportStack());
+        type StateResource = { urn: string; type: string; parent?: string; dependencies?: string[] };
+        const engine = new Map((state.deployment.resources as StateResource[]).map((resource) => [resource.urn, resource]));
+        // The same program and config under the mock engine, with the stack's name.
+        const config = readStackConfig(stackName, path.dirname(configFile));
+        const mock = (await renderConfig(stackName, config)).index;
+        const { resources } = await runWithMocks(() => pluggableMesh(PROJECT_ROOT), { stack: stackName, config });
+
+        assert.ok(mock.length > 50, `${mock.length} resources`);
+        assert.deepEqual(mock.filter((entry) => !engine.has(entry.urn)).map((entry) => entry.urn), [], "every mock URN is the engine's");
+        // What the engine has beyond the program's registrations: the root stack, default providers, and the charts' children (the provider renders them).
+        const extra = [...engine.values()].filter((resource) => !mock.some((entry) => entry.urn === resource.urn));
+        assert.deepEqual(
+            extra.filter((resource) => resource.type !== "pulumi:pulumi:Stack" && !resource.type.startsWith("pulumi:providers:") && !resource.urn.includes("kubernetes:helm.sh/v4:Chart$")).map((resource) => resource.urn),
+            [],
+        );
+        assert.ok(extra.some((resource) => resource.urn.includes("kubernetes:helm.sh/v4:Chart$")), "the charts' children exist in the engine's state");
+        for (const entry of mock) assert.equal(entry.parent, engine.get(entry.urn)!.parent, `${entry.urn} parent`);
+        for (const resource of resources) {
+            const real = engine.get(resource.urn)!;
+            assert.deepEqual([...resource.dependencies].sort(), [...(real.dependencies ?? [])].sort(), `${resource.urn} dependencies`);
+        }
+    }
+
     for (const stackName of ["dev", "staging", "prod"]) {
-        it(`${stackName}: up creates everything, a second up changes nothing, destroy removes it all`, async function () {
-            const { stack, configFile, renderDir, guard } = await scratchStack(`it-${stackName}`, stackName);
+        const andMocks = stackName === "prod" ? "; the mock engine's URNs, parents and dependencies are the engine's" : "";
+        it(`${stackName}: up creates everything, a second up changes nothing, destroy removes it all${andMocks}`, async function () {
+            const name = `it-${stackName}`;
+            const { stack, configFile, renderDir, guard } = await scratchStack(name, stackName);
             const first = collector();
             const up = await guard(() => stack.up({ configFile, onEvent: first.onEvent }));
             assert.equal(up.summary.result, "succeeded");
@@ -84,6 +115,7 @@ describe("the real engine (render mode)", function () {
             const again = await guard(() => stack.up({ configFile, onEvent: second.onEvent }));
             assert.deepEqual(second.steps.filter((step) => step.op !== "same").map((step) => `${step.op} ${step.urn}`), [], "no perpetual diff");
             assert.deepEqual(Object.keys(again.summary.resourceChanges ?? {}), ["same"]);
+            if (andMocks) await assertMocksMatchEngine(name, stack, configFile, guard);
 
             await guard(() => stack.destroy({ configFile }));
             const state = await guard(() => stack.exportStack());
@@ -92,7 +124,12 @@ describe("the real engine (render mode)", function () {
     }
 
     describe("switching mode is an in-place update", function () {
+        // The apps' workloads are what a switch may not replace: the control plane is declared
+        // "existing" and observability left out, so each of the 4 ups and 12 previews registers only
+        // the apps (the charts are covered by the stack tests above and clusterIstio.test.ts).
         const base = {
+            "pluggable-mesh:istio": { controlPlane: "existing", gateway: { enabled: true } },
+            "pluggable-mesh:observability": { enabled: false },
             "pluggable-mesh:linkerd": { controlPlane: "existing" },
             "pluggable-mesh:mtls": "PERMISSIVE",
         };
@@ -115,34 +152,6 @@ describe("the real engine (render mode)", function () {
                 }
             });
         }
-    });
-
-    it("the mock engine records the engine's URNs, parents and dependencies (render's index.json is the engine's view)", async function () {
-        const { stack, configFile, guard } = await scratchStack("it-urns", "prod");
-        await guard(() => stack.up({ configFile }));
-        const state = await guard(() => stack.exportStack());
-        type StateResource = { urn: string; type: string; parent?: string; dependencies?: string[] };
-        const engine = new Map((state.deployment.resources as StateResource[]).map((resource) => [resource.urn, resource]));
-        // The same program and config under the mock engine, with the stack's name.
-        const config = readStackConfig("it-urns", path.dirname(configFile));
-        const mock = (await renderConfig("it-urns", config)).index;
-        const { resources } = await runWithMocks(() => pluggableMesh(PROJECT_ROOT), { stack: "it-urns", config });
-
-        assert.ok(mock.length > 50, `${mock.length} resources`);
-        assert.deepEqual(mock.filter((entry) => !engine.has(entry.urn)).map((entry) => entry.urn), [], "every mock URN is the engine's");
-        // What the engine has beyond the program's registrations: the root stack, default providers, and the charts' children (the provider renders them).
-        const extra = [...engine.values()].filter((resource) => !mock.some((entry) => entry.urn === resource.urn));
-        assert.deepEqual(
-            extra.filter((resource) => resource.type !== "pulumi:pulumi:Stack" && !resource.type.startsWith("pulumi:providers:") && !resource.urn.includes("kubernetes:helm.sh/v4:Chart$")).map((resource) => resource.urn),
-            [],
-        );
-        assert.ok(extra.some((resource) => resource.urn.includes("kubernetes:helm.sh/v4:Chart$")), "the charts' children exist in the engine's state");
-        for (const entry of mock) assert.equal(entry.parent, engine.get(entry.urn)!.parent, `${entry.urn} parent`);
-        for (const resource of resources) {
-            const real = engine.get(resource.urn)!;
-            assert.deepEqual([...resource.dependencies].sort(), [...(real.dependencies ?? [])].sort(), `${resource.urn} dependencies`);
-        }
-        await guard(() => stack.destroy({ configFile }));
     });
 
     it("a bad stack config fails preview and up with our message, and the state holds none of our resources", async function () {
