@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { dnsLabel, dnsSubdomain, given, hostName, imageReference, modeSchema, quantity, ruleString } from "../components/model";
+import { dnsLabel, dnsSubdomain, given, hostName, imageReference, modeSchema, NETWORK_POLICY_LEVELS, quantity, ruleString } from "../components/model";
 import { withDefaults } from "../components/istio";
 import { PLATFORM_DEFAULTS } from "../components/modes";
 
@@ -72,6 +72,12 @@ export const stackConfigSchema = z.strictObject({
     ingressClassName: ruleString(dnsSubdomain).optional().describe("IngressClass of exposed components in native, envoy and linkerd modes. Default: the cluster's default class."),
     ingressController: z.boolean().default(PLATFORM_DEFAULTS.ingressController).describe("Whether the cluster runs an ingress controller; false: Pulumi does not wait for Ingress addresses."),
     envoyImage: ruleString(imageReference).default(PLATFORM_DEFAULTS.envoyImage).describe("The envoy sidecar image of envoy mode."),
+    networkPolicies: z
+        .enum(NETWORK_POLICY_LEVELS, { error: (issue) => `${given(issue.input)} is not a NetworkPolicy level; use one of ${NETWORK_POLICY_LEVELS.join(", ")}` })
+        .default(PLATFORM_DEFAULTS.networkPolicies)
+        .describe(
+            "NetworkPolicies of every app, in every mode: `ingress` (each component admits only its declared callers, Prometheus and its gateway or Ingress controller; a default-deny for namespaces the apps own), `ingress+egress` (also: each component reaches only DNS, its declared dependencies and its mode's control plane), or `off`. Enforced only where the cluster's network plugin implements NetworkPolicy. See docs/authorization.md.",
+        ),
     kubernetes: z
         .strictObject({
             renderYamlToDirectory: z.string().min(1).optional().describe("Write objects as YAML into this folder (relative to the project root) instead of applying them; Secret data is then written in plain text."),

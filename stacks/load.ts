@@ -6,7 +6,7 @@ import { checkApps, renderApp, type AppInput } from "../components/app";
 import { type AppModel, checkManifestLimits, KUBERNETES_NAMESPACES, closestName, didYouMean, formatPath, given, type Problem, prototypeKeyProblems, zodProblems } from "../components/model";
 import { failOnProblems } from "../components/resources";
 import { checkIstioControlPlaneArgs, checkIstioSupport, istioPlatform, type IstioControlPlaneArgs } from "../components/istio";
-import { checkObservabilityArgs, checkSigningKey, type ObservabilityArgs } from "../components/observability";
+import { checkObservabilityArgs, checkSigningKey, prometheusPeer, type ObservabilityArgs } from "../components/observability";
 import type { Platform } from "../components/modes";
 import { PROJECT, SECRET_KEYS, stackConfigSchema, type StackConfig } from "./config";
 import { resolveConfigPath, toolsCacheDir } from "./paths";
@@ -110,6 +110,7 @@ function platformOf(config: StackConfig, istio: IstioControlPlaneArgs): Platform
         envoyImage: config.envoyImage,
         ingressClassName: config.ingressClassName,
         ingressController: config.ingressController,
+        networkPolicies: config.networkPolicies,
         istio: config.istio.controlPlane === "none" ? undefined : istioPlatform(istio),
         linkerd: config.linkerd.controlPlane === "existing" ? { namespace: config.linkerd.namespace } : undefined,
     };
@@ -126,6 +127,7 @@ function observabilityArgs(config: StackConfig, platform: Platform): LoadedStack
         auth: wanted.kialiAuth,
         exposure: wanted.kialiExposure === "gateway" ? { gatewayHost: wanted.kialiHost ?? "" } : wanted.kialiExposure,
         ingressGatewaySelector: istio.gateway?.selector,
+        networkPolicies: config.networkPolicies !== "off",
     };
 }
 
@@ -301,6 +303,9 @@ export function loadStack(raw: Readonly<Record<string, string>>, options: LoadOp
     const { localChartsDir } = checkConfigPaths(config, options.projectRoot, problems);
     const istio = istioArgs(config, localChartsDir);
     const platform = platformOf(config, istio);
+    const observability = observabilityArgs(config, platform);
+    // Apps' NetworkPolicies admit the stack's Prometheus on their sidecars' metrics ports.
+    if (observability) platform.prometheus = prometheusPeer(observability.namespace!);
     // A charts folder that was refused is not looked into.
     problems.push(...crossChecks(config, config.istio.localChartsDir !== undefined && localChartsDir === undefined ? { ...istio, localChartsDir: undefined } : istio, platform));
     const inputs = readAppSpecs(config, options, problems);
@@ -309,5 +314,5 @@ export function loadStack(raw: Readonly<Record<string, string>>, options: LoadOp
     failOnProblems(problems);
     // A backstop: what the apps render to, checked against the API server's object limits before anything is registered.
     failOnProblems(apps.flatMap((app) => renderedLimitProblems(app, platform)));
-    return { config, platform, istioControlPlane: config.istio.controlPlane === "install" ? istio : undefined, observability: observabilityArgs(config, platform), apps, appInputs: inputs, warnings };
+    return { config, platform, istioControlPlane: config.istio.controlPlane === "install" ? istio : undefined, observability, apps, appInputs: inputs, warnings };
 }

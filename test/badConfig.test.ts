@@ -55,6 +55,11 @@ const CASES: BadCase[] = [
         problems: () => ['pluggable-mesh:mode: "consul" is not a mode; use one of native, envoy, istio, linkerd'],
     },
     {
+        name: "unknown NetworkPolicy level",
+        config: () => ({ ...ruoyi(), "pluggable-mesh:networkPolicies": "egress" }),
+        problems: () => ['pluggable-mesh:networkPolicies: "egress" is not a NetworkPolicy level; use one of ingress, ingress+egress, off'],
+    },
+    {
         name: "unknown per-app mode",
         config: () => apps({ spec: RUOYI_SPEC, mode: "consul" }),
         problems: () => ['pluggable-mesh:apps[0].mode: "consul" is not a mode; use one of native, envoy, istio, linkerd'],
@@ -288,7 +293,8 @@ describe("bad configuration", () => {
     it("starts from a config that works: RuoYi alone registers its resources", async () => {
         const { error, registered } = await attempt(ruoyi());
         assert.equal(error, undefined);
-        assert.equal(registered, 22);
+        // Five of them are NetworkPolicies: one per component and the namespace's default-deny.
+        assert.equal(registered, 27);
     });
 
     for (const badCase of CASES) {

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { given, type AppSpecInput, type ModeName, type Problem } from "../model";
-import { PLATFORM_DEFAULTS, type IstioPlatform, type Platform } from "../modes";
+import { given, type AppSpecInput, type ModeName, type NetworkPolicyLevel, type Problem } from "../model";
+import { PLATFORM_DEFAULTS, type IstioPlatform, type NetworkPeer, type Platform } from "../modes";
 import { failOnProblems, registerManifest, type IstioPlatformArgs } from "../resources";
 import { checkApps, type AppInput } from "./plan";
 import { renderApp } from "./render";
@@ -21,6 +21,14 @@ export interface GovernedAppPlatformArgs {
     ingressController?: boolean;
     /** The envoy sidecar image of envoy mode. @default the pinned envoy release */
     envoyImage?: string;
+    /**
+     * NetworkPolicies of the app: `ingress` (each component admits only its declared callers, the
+     * Prometheus below, and its gateway or Ingress controller), `ingress+egress` (also: each reaches
+     * only DNS, its dependencies and its mode's control plane) or `off`. @default "ingress"
+     */
+    networkPolicies?: NetworkPolicyLevel;
+    /** The Prometheus that scrapes sidecar metrics (`prometheusPeer(observability.namespace)`), admitted by NetworkPolicies. @default none */
+    prometheus?: NetworkPeer;
 }
 
 /** Another app this app's components may call, or that calls them: its spec and mode, as plain data. */

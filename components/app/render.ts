@@ -1,5 +1,5 @@
 import { configFileKey, shortHash, kubeName, type Protocol, type ExtraObject, type Manifest, findPlaceholderDependency, formatAddress, PLACEHOLDER, type Address, type AppModel, type ComponentModel, type AddressFormat, type WorkloadModel, VERSION_LABEL } from "../model";
-import { modeNamed, type ComponentDecoration, type Platform } from "../modes";
+import { modeNamed, networkPolicies, type ComponentDecoration, type Platform } from "../modes";
 import { SECURITY_EXEMPTION_ANNOTATION } from "../../policy/contract";
 import { autoscalerManifest, containerProbes, disruptionBudgetManifest, graceField, replicasField } from "./workloads";
 
@@ -228,5 +228,6 @@ export function renderApp(app: AppModel, platform: Platform): RenderedApp {
         objects.push(...renderComponent(component, app, decoration), ...withAppPrefix(app, decoration.objects));
         warnings.push(...decoration.warnings);
     }
+    objects.push(...withAppPrefix(app, networkPolicies(app, platform)));
     return { objects, warnings };
 }

@@ -50,6 +50,8 @@ export interface ComponentRef {
     exposed: boolean;
     /** Whether the spec declares a traffic policy (on the app or the component) rather than relying on defaults. */
     trafficDeclared: boolean;
+    /** Selector labels of the component's Services (every version's pods carry them): identical in every mode, so switching mode never replaces a workload; NetworkPolicies select its pods by them. */
+    selectorLabels: Record<string, string>;
     /** The component's workloads: one per declared version, or its one unversioned workload. */
     workloads: WorkloadModel[];
     /** The declared weighted split between versions (weights above zero, in the order of `versions`); absent when none is declared. */
@@ -94,14 +96,18 @@ export interface DependencyModel {
     env: EnvBinding[];
 }
 
+/** A caller of a component: its identity and the callee's ports it declared a dependency on. */
+export interface DependentRef extends ComponentRef {
+    /** The callee's ports this caller depends on, in the callee's port order. */
+    calledPorts: ResolvedPort[];
+}
+
 export interface ComponentModel extends ComponentRef {
     spec: ComponentSpec;
     /** One entry per (dependency, port) pair. */
     dependencies: DependencyModel[];
-    /** Components that declared a dependency on this one, in any app. */
-    dependents: ComponentRef[];
-    /** Selector labels of the component's Services: identical in every mode, so switching mode never replaces a workload. */
-    selectorLabels: Record<string, string>;
+    /** Components that declared a dependency on this one, in any app, each with the ports of this one it declared. */
+    dependents: DependentRef[];
 }
 
 export interface AppModel {
@@ -212,6 +218,7 @@ export function buildDirectory(apps: readonly PlacedApp[]): { directory: Directo
                 trafficDeclared: spec.traffic !== undefined || Object.keys(component.traffic ?? {}).some((field) => field !== "split"),
                 workloads: resolveWorkloads(spec.name, component),
                 ...(component.traffic?.split ? { split: resolveSplit(component) } : {}),
+                selectorLabels: componentSelectorLabels(spec.name, component.name),
             };
             let clashed = false;
             // Workload names count too: a version's Deployment `reviews-v1` and a component named `reviews-v1` would be one object.
@@ -503,7 +510,6 @@ export function buildAppModel(placed: PlacedApp, directory: Directory, defaultMt
             spec: component,
             dependencies,
             dependents: [],
-            selectorLabels: componentSelectorLabels(spec.name, component.name),
         };
         return model;
     });
@@ -513,17 +519,22 @@ export function buildAppModel(placed: PlacedApp, directory: Directory, defaultMt
     };
 }
 
-/** Fills in `dependents` across all apps: who calls whom, for authorization policies. */
+/** Fills in `dependents` across all apps: who calls whom on which ports, for authorization and NetworkPolicies. */
 export function linkDependents(apps: readonly AppModel[]): void {
     const byKey = new Map<string, ComponentModel>();
     for (const app of apps) for (const component of app.components) byKey.set(directoryKey(app.name, component.component), component);
     for (const app of apps) {
         for (const component of app.components) {
-            const targets = new Set(component.dependencies.map((dependency) => directoryKey(dependency.target.app, dependency.target.component)));
-            for (const target of targets) {
+            const portsByTarget = new Map<string, Set<string>>();
+            for (const dependency of component.dependencies) {
+                const target = directoryKey(dependency.target.app, dependency.target.component);
+                portsByTarget.set(target, (portsByTarget.get(target) ?? new Set()).add(dependency.port.name));
+            }
+            for (const [target, portNames] of portsByTarget) {
                 const callee = byKey.get(target);
                 if (callee && !callee.dependents.some((d) => d.app === component.app && d.component === component.component)) {
-                    callee.dependents.push(component);
+                    const { spec: _spec, dependencies: _dependencies, dependents: _dependents, ...ref } = component;
+                    callee.dependents.push({ ...ref, calledPorts: callee.ports.filter((port) => portNames.has(port.name)) });
                 }
             }
         }

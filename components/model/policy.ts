@@ -81,3 +81,11 @@ export const RETRY_CONDITIONS: readonly string[] = [
     "resource-exhausted",
     "unavailable",
 ];
+
+/**
+ * Which NetworkPolicies apps get: `ingress` (each component admits only its declared callers and
+ * what the platform needs), `ingress+egress` (also: each component reaches only DNS, its declared
+ * dependencies and its mode's control plane), or `off`.
+ */
+export const NETWORK_POLICY_LEVELS = ["ingress", "ingress+egress", "off"] as const;
+export type NetworkPolicyLevel = (typeof NETWORK_POLICY_LEVELS)[number];

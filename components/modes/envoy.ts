@@ -10,7 +10,7 @@ import {
     envoyPolicyGaps,
     type EnvoyBootstrapInput,
 } from "./envoy/bootstrap";
-import { type MeshMode, type Platform } from "./mode";
+import { type MeshMode, type ModeNetwork, type Platform } from "./mode";
 
 /**
  * The built-in envoy mesh (Rainbond's default): an envoy sidecar per pod with a static bootstrap,
@@ -77,6 +77,18 @@ function inboundPort(component: ComponentRef, port: ResolvedPort): number {
 function podPort(dependency: DependencyModel): number {
     return dependency.target.mode === envoyMode.name ? inboundPort(dependency.target, dependency.port) : dependency.port.targetPort;
 }
+
+/**
+ * The sidecar serves each named port on its inbound port (what the Service's named target port
+ * resolves to in these pods); the app container still listens on its own port, which is what
+ * headless-Service callers may dial. Prometheus scrapes the sidecar's stats port.
+ */
+const network: ModeNetwork = {
+    podPorts: (component, port) => [inboundPort(component, port), port.targetPort],
+    metricsPorts: () => [ENVOY_STATS_PORT],
+    exposureSources: () => "any",
+    controlPlaneEgress: () => [],
+};
 
 /** Everything the component's sidecar needs to know, in `component.dependencies` order. */
 function bootstrapInput(component: ComponentModel, app: AppModel, platform: Platform): EnvoyBootstrapInput {
@@ -178,4 +190,5 @@ export const envoyMode: MeshMode = {
             ],
         };
     },
+    network,
 };

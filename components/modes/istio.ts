@@ -1,6 +1,6 @@
 import { serviceFqdn, VERSION_LABEL, type AppModel, type ComponentModel, type ComponentRef, durationString, isHttpProtocol, type TrafficPolicy, type Problem, keyedByName, type Manifest } from "../model";
 import { describeComponent, serviceDnsAddresses } from "./shared";
-import { type IstioPlatform, type MeshMode, type Platform } from "./mode";
+import { type IstioPlatform, type MeshMode, type ModeNetwork, type Platform } from "./mode";
 
 /**
  * Istio: sidecar injection by label (namespace and pod), `app`/`version` labels for Kiali, and the
@@ -10,6 +10,27 @@ import { type IstioPlatform, type MeshMode, type Platform } from "./mode";
  */
 
 const MODE = "istio";
+
+/** istiod's xDS and certificate port, the one every sidecar dials (Istio's "Ports used by Istio"). */
+const ISTIOD_XDS_PORT = 15012;
+/** The sidecar's merged Prometheus endpoint that injection points `prometheus.io/port` at. */
+const SIDECAR_METRICS_PORT = 15020;
+
+/**
+ * The sidecar takes inbound traffic on the app's own port (iptables redirect inside the pod), so
+ * NetworkPolicies see that port; Prometheus scrapes 15020; exposure comes through the ingress
+ * gateway; sidecars dial istiod.
+ */
+const network: ModeNetwork = {
+    podPorts: (_component, port) => [port.targetPort],
+    metricsPorts: () => [SIDECAR_METRICS_PORT],
+    exposureSources: (_component, platform) => {
+        const gateway = platform.istio?.gateway;
+        return gateway ? [{ namespace: gateway.namespace, podSelector: gateway.selector }] : [];
+    },
+    controlPlaneEgress: (platform) =>
+        platform.istio ? [{ peers: [{ namespace: platform.istio.namespace, podSelector: { app: "istiod" } }], ports: [{ port: ISTIOD_XDS_PORT, protocol: "TCP" }] }] : [],
+};
 
 function principalOf(ref: ComponentRef, platform: Platform): string {
     return `${platform.trustDomain}/ns/${ref.namespace}/sa/${ref.serviceAccountName}`;
@@ -201,4 +222,5 @@ export const istioMode: MeshMode = {
             warnings: [],
         };
     },
+    network,
 };

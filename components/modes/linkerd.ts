@@ -1,6 +1,6 @@
 import { durationString, isHttpProtocol, keyedByName } from "../model";
 import { describeComponent, splitNotHonoured, ingressFor, serviceDnsAddresses } from "./shared";
-import { type MeshMode } from "./mode";
+import { PLAIN_NETWORK, type MeshMode, type ModeNetwork } from "./mode";
 
 /**
  * Linkerd: the `linkerd.io/inject` annotation on the namespace and the pod template, opaque ports
@@ -12,6 +12,23 @@ import { type MeshMode } from "./mode";
  */
 
 const INJECT = { "linkerd.io/inject": "enabled" };
+
+/**
+ * Where a Linkerd proxy connects to its control plane: identity (8080), destination (8086) and
+ * policy (8090), the ports the proxy injector hands every proxy (LINKERD2_PROXY_*_SVC_ADDR).
+ */
+const CONTROL_PLANE_PORTS = [8080, 8086, 8090];
+
+/**
+ * Linkerd's proxy takes inbound traffic on the app's own port (iptables redirect inside the pod),
+ * so NetworkPolicies see that port. Our Prometheus does not scrape Linkerd proxies (they carry no
+ * prometheus.io annotations); linkerd-viz's tap and Prometheus are not admitted.
+ */
+const network: ModeNetwork = {
+    ...PLAIN_NETWORK,
+    controlPlaneEgress: (platform) =>
+        platform.linkerd ? [{ peers: [{ namespace: platform.linkerd.namespace }], ports: CONTROL_PLANE_PORTS.map((port) => ({ port, protocol: "TCP" as const })) }] : [],
+};
 
 export const linkerdMode: MeshMode = {
     name: "linkerd",
@@ -68,4 +85,5 @@ export const linkerdMode: MeshMode = {
             warnings: splitNotHonoured(component, "linkerd"),
         };
     },
+    network,
 };

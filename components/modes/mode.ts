@@ -1,4 +1,4 @@
-import type { Address, AppModel, ComponentModel, ExtraObject, ModeName, Problem } from "../model";
+import type { Address, AppModel, ComponentModel, ComponentRef, ExtraObject, ModeName, NetworkPolicyLevel, Problem, ResolvedPort } from "../model";
 import { ENVOY_IMAGE } from "./envoy/bootstrap";
 
 /**
@@ -42,6 +42,41 @@ export interface Platform {
     ingressController?: boolean;
     /** The envoy sidecar image of envoy mode. */
     envoyImage: string;
+    /** Which NetworkPolicies apps get. @default "ingress" */
+    networkPolicies: NetworkPolicyLevel;
+    /** The Prometheus that scrapes sidecar metrics; NetworkPolicies admit it on each mode's metrics ports. @default none */
+    prometheus?: NetworkPeer;
+}
+
+/** Pods a NetworkPolicy rule names: by namespace (absent: the policy's own) and pod labels (absent: every pod there). */
+export interface NetworkPeer {
+    namespace?: string;
+    podSelector?: Record<string, string>;
+}
+
+/** One NetworkPolicy rule: who (`"any"`: every source or destination, in or outside the cluster) on which ports. */
+export interface NetworkRule {
+    peers: NetworkPeer[] | "any";
+    ports: { port: number; protocol: "TCP" | "UDP" }[];
+}
+
+/**
+ * What a mode's pods need from NetworkPolicies beyond the declared dependency graph. The policies
+ * themselves are built in one place (networkPolicy.ts) from these answers.
+ */
+export interface ModeNetwork {
+    /**
+     * The pod ports on which pods of this mode receive traffic for one of the component's ports,
+     * through its Service (the named target port) or dialled directly. Policies admit the union
+     * over every mode, so pods of the old and the new mode both stay reachable while a switch rolls.
+     */
+    podPorts(component: ComponentRef, port: ResolvedPort): number[];
+    /** Ports on this mode's pods that the platform's Prometheus scrapes (sidecar metrics). */
+    metricsPorts(component: ComponentRef): number[];
+    /** Who reaches an exposed component from outside the app: the mode's gateway, or `"any"` for an Ingress controller we cannot name. */
+    exposureSources(component: ComponentRef, platform: Platform): NetworkPeer[] | "any";
+    /** Egress this mode's proxies need besides DNS and the declared dependencies (their control plane). */
+    controlPlaneEgress(platform: Platform): NetworkRule[];
 }
 
 /** The platform's defaults: the one place they are written down (stack config and GovernedApp both use them). */
@@ -50,6 +85,7 @@ export const PLATFORM_DEFAULTS = {
     trustDomain: "cluster.local",
     ingressController: true,
     envoyImage: ENVOY_IMAGE,
+    networkPolicies: "ingress",
 } as const satisfies Partial<Platform>;
 
 /** What a mode adds to a component's pod template. */
@@ -101,7 +137,17 @@ export interface MeshMode {
     requirements(app: AppModel, platform: Platform): Problem[];
     decorateApp(app: AppModel, platform: Platform): AppDecoration;
     decorateComponent(component: ComponentModel, app: AppModel, platform: Platform): ComponentDecoration;
+    /** What NetworkPolicies must let through for this mode's pods. */
+    readonly network: ModeNetwork;
 }
+
+/** The network needs of a mode without sidecar metrics or a control plane, whose pods serve each port on the app's own port. */
+export const PLAIN_NETWORK: ModeNetwork = {
+    podPorts: (_component, port) => [port.targetPort],
+    metricsPorts: () => [],
+    exposureSources: () => "any",
+    controlPlaneEgress: () => [],
+};
 
 /** An empty pod decoration, for modes that add nothing to a part of it. */
 export function emptyPod(): PodDecoration {

@@ -1,5 +1,5 @@
 import { describeComponent, splitNotHonoured, ingressFor, serviceDnsAddresses } from "./shared";
-import { emptyPod, type MeshMode } from "./mode";
+import { emptyPod, PLAIN_NETWORK, type MeshMode } from "./mode";
 import { keyedByName } from "../model";
 
 /**
@@ -31,4 +31,5 @@ export const nativeMode: MeshMode = {
         objects: keyedByName(ingressFor(component, app, platform)),
         warnings: splitNotHonoured(component, "native"),
     }),
+    network: PLAIN_NETWORK,
 };

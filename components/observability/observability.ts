@@ -16,6 +16,7 @@ import {
 } from "./kialiConfig";
 import { PROMETHEUS_PORT, prometheusConfig } from "./prometheusConfig";
 import { EXPOSURE_ANNOTATION } from "../../policy/contract";
+import type { NetworkPeer } from "../modes";
 
 export { KIALI_AUTH_STRATEGIES, type KialiAuthStrategy } from "./kialiConfig";
 
@@ -90,6 +91,13 @@ export interface ObservabilityArgs {
     prometheusImage?: string;
     /** Kiali image (change for a mirror). @default KIALI_IMAGE */
     kialiImage?: string;
+    /**
+     * NetworkPolicies for Prometheus (only Kiali connects to it) and Kiali (only the ingress gateway
+     * with a `gatewayHost` exposure, anyone with a Service exposure). Their egress stays open:
+     * Prometheus scrapes every namespace and both call the API server, whose address no pod
+     * selector names. @default true
+     */
+    networkPolicies?: boolean;
 }
 
 /** {@link ObservabilityArgs} with every default applied. */
@@ -106,6 +114,7 @@ export interface ResolvedObservabilityArgs {
     prometheusRetention: string;
     prometheusImage: string;
     kialiImage: string;
+    networkPolicies: boolean;
 }
 
 /** The one place where {@link ObservabilityArgs} defaults live. */
@@ -123,6 +132,7 @@ export function withDefaults(args: ObservabilityArgs = {}): ResolvedObservabilit
         prometheusRetention: args.prometheusRetention ?? "15d",
         prometheusImage: args.prometheusImage ?? PROMETHEUS_IMAGE,
         kialiImage: args.kialiImage ?? KIALI_IMAGE,
+        networkPolicies: args.networkPolicies ?? true,
     };
 }
 
@@ -173,6 +183,39 @@ function scrapeTimeout(interval: string): string {
 /** Labels shared by an app's objects; also its (immutable) selector, so keep them stable. */
 function appLabels(app: string): Record<string, string> {
     return { app, "app.kubernetes.io/name": app, "app.kubernetes.io/instance": app, "app.kubernetes.io/part-of": "pluggable-mesh" };
+}
+
+/** Prometheus's pods, as apps' NetworkPolicies admit them on each mode's metrics ports. */
+export function prometheusPeer(namespace: string): NetworkPeer {
+    return { namespace, podSelector: appLabels("prometheus") };
+}
+
+/** NetworkPolicy spec admitting `from` (every source when absent) on `ports` to the pods with `labels`. */
+type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
+
+function ingressOnly(labels: Record<string, string>, rules: { from?: k8s.types.input.networking.v1.NetworkPolicyPeer[]; ports: number[] }[]): NetworkPolicySpec {
+    return {
+        podSelector: { matchLabels: labels },
+        policyTypes: ["Ingress"],
+        ingress: rules.map(({ from, ports }) => ({ ...(from ? { from } : {}), ports: ports.map((port) => ({ protocol: "TCP", port })) })),
+    };
+}
+
+/** The NetworkPolicy specs of Prometheus and Kiali: who may connect to each (see {@link ObservabilityArgs.networkPolicies}). */
+export function observabilityPolicySpecs(args: ResolvedObservabilityArgs): { prometheus: NetworkPolicySpec; kiali: NetworkPolicySpec } {
+    const kiali = { podSelector: { matchLabels: appLabels("kiali") } };
+    const prometheus = { podSelector: { matchLabels: appLabels("prometheus") } };
+    const gateway =
+        typeof args.exposure === "object"
+            ? [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.istioNamespace } }, podSelector: { matchLabels: args.ingressGatewaySelector } }]
+            : undefined;
+    return {
+        prometheus: ingressOnly(appLabels("prometheus"), [{ from: [kiali], ports: [PROMETHEUS_PORT] }]),
+        kiali: ingressOnly(appLabels("kiali"), [
+            { from: gateway, ports: [KIALI_PORT] },
+            { from: [prometheus], ports: [KIALI_METRICS_PORT] },
+        ]),
+    };
 }
 
 const CONTAINER_SECURITY_CONTEXT = {
@@ -579,6 +622,13 @@ export class Observability extends pulumi.ComponentResource {
             );
         } else {
             this.kialiToken = undefined;
+        }
+
+        if (resolved.networkPolicies) {
+            const specs = observabilityPolicySpecs(resolved);
+            for (const [app, spec] of Object.entries(specs)) {
+                new k8s.networking.v1.NetworkPolicy(`${name}-${app}`, { metadata: { name: app, namespace, labels: appLabels(app) }, spec }, inNamespace);
+            }
         }
 
         this.namespace = namespace;

@@ -18,6 +18,7 @@ const TYPED: Record<string, Constructor> = {
     "policy/v1/PodDisruptionBudget": k8s.policy.v1.PodDisruptionBudget,
     "batch/v1/Job": k8s.batch.v1.Job,
     "batch/v1/CronJob": k8s.batch.v1.CronJob,
+    "networking.k8s.io/v1/NetworkPolicy": k8s.networking.v1.NetworkPolicy,
 };
 
 /** Registers a plain manifest as the matching Pulumi Kubernetes resource. */
