@@ -29,6 +29,7 @@ const T = {
     deployment: "kubernetes:apps/v1:Deployment",
     clusterRole: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
     clusterRoleBinding: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+    networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
     gateway: "kubernetes:networking.istio.io/v1:Gateway",
     virtualService: "kubernetes:networking.istio.io/v1:VirtualService",
 };
@@ -234,6 +235,8 @@ describe("Observability", () => {
                     `${T.deployment}::obs-kiali`,
                     `${T.clusterRoleBinding}::obs-kiali-login`,
                     `${T.secret}::obs-kiali-login-token`,
+                    `${T.networkPolicy}::obs-prometheus`,
+                    `${T.networkPolicy}::obs-kiali`,
                 ].sort(),
             );
             const componentUrn = mocks.find(COMPONENT, "obs").urn;
@@ -244,7 +247,7 @@ describe("Observability", () => {
 
         it("emits only objects that pass the upstream Kubernetes schemas", async () => {
             const objects = mocks.childrenNamed("obs");
-            assert.equal(objects.length, 17);
+            assert.equal(objects.length, 19);
             for (const resource of objects) {
                 await validateManifest(resource.inputs as Manifest);
             }
@@ -362,7 +365,7 @@ describe("Observability", () => {
         const namespace = mocks.find(T.namespace, "nodeport-namespace");
         assert.deepEqual(namespace.inputs.metadata, { name: "observability" });
         const namespaced = mocks.childrenNamed("nodeport").filter((child) => !child.type.includes("ClusterRole") && child !== namespace);
-        assert.equal(namespaced.length, 11);
+        assert.equal(namespaced.length, 13);
         for (const resource of namespaced) {
             assert.ok(resource.dependencies.includes(namespace.urn), `${resource.name} waits for the namespace`);
         }
