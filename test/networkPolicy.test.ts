@@ -15,8 +15,12 @@ const PROMETHEUS = {
     podSelector: { matchLabels: { app: "prometheus", "app.kubernetes.io/name": "prometheus", "app.kubernetes.io/instance": "prometheus", "app.kubernetes.io/part-of": "pluggable-mesh" } },
 };
 const GATEWAY = { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "istio-system" } }, podSelector: { matchLabels: { app: "istio-ingressgateway", istio: "ingressgateway" } } };
-/** Envoy mode's sidecar serves RuoYi's ports (one each) on 15010: admitted in every mode, so both pod kinds stay reachable while a switch rolls. */
-const SIDECAR = 15010;
+/**
+ * A port of RuoYi's as every mode's pods receive it: the app's own port, Linkerd's proxy inbound
+ * port (meshed callers dial it) and envoy's sidecar port (RuoYi's components have one port each,
+ * so 15010): admitted in every mode, so both pod kinds stay reachable while a switch rolls.
+ */
+const served = (port: number) => tcp(...[port, 4143, 15010].sort((a, b) => a - b));
 /** The port Prometheus scrapes on each mode's pods (none: nothing scraped). */
 const METRICS: Record<ModeName, number | undefined> = { native: undefined, envoy: 15090, istio: 15020, linkerd: undefined };
 const OBSERVABILITY = { "pluggable-mesh:observability": JSON.stringify({ enabled: true }) };
@@ -34,22 +38,22 @@ describe("NetworkPolicies", () => {
             });
             const scraped = () => (METRICS[mode] === undefined ? [] : [{ from: [PROMETHEUS], ports: tcp(METRICS[mode]!) }]);
 
-            it("admits only ruoyi-ui to ruoyi-admin, on its port and envoy's sidecar port, and Prometheus on the mode's metrics port", () => {
+            it("admits only ruoyi-ui to ruoyi-admin, on the ports every mode serves its port on, and Prometheus on the mode's metrics port", () => {
                 assert.deepEqual(findObject(objects, "NetworkPolicy", "ruoyi-admin", "ruoyi").spec, {
                     podSelector: pods("ruoyi-admin").podSelector,
                     policyTypes: ["Ingress"],
-                    ingress: [{ from: [pods("ruoyi-ui")], ports: tcp(8080, SIDECAR) }, ...scraped()],
+                    ingress: [{ from: [pods("ruoyi-ui")], ports: served(8080) }, ...scraped()],
                 });
             });
 
             it("admits only ruoyi-admin to mysql and redis", () => {
                 for (const [name, port] of [["mysql", 3306], ["redis", 6379]] as const) {
-                    assert.deepEqual(findObject(objects, "NetworkPolicy", name, "ruoyi").spec.ingress, [{ from: [pods("ruoyi-admin")], ports: tcp(port, SIDECAR) }, ...scraped()], name);
+                    assert.deepEqual(findObject(objects, "NetworkPolicy", name, "ruoyi").spec.ingress, [{ from: [pods("ruoyi-admin")], ports: served(port) }, ...scraped()], name);
                 }
             });
 
             it("admits the exposed ruoyi-ui from the ingress gateway (istio) or any source (an Ingress controller we cannot name)", () => {
-                const exposure = mode === "istio" ? { from: [GATEWAY], ports: tcp(80, SIDECAR) } : { ports: tcp(80, SIDECAR) };
+                const exposure = mode === "istio" ? { from: [GATEWAY], ports: served(80) } : { ports: served(80) };
                 assert.deepEqual(findObject(objects, "NetworkPolicy", "ruoyi-ui", "ruoyi").spec.ingress, [exposure, ...scraped()]);
             });
 
@@ -68,7 +72,7 @@ describe("NetworkPolicies", () => {
         const egressOf = async (mode: ModeName) =>
             findObject(await policies(ruoyiConfig(mode, { "pluggable-mesh:networkPolicies": "ingress+egress" })), "NetworkPolicy", "ruoyi-admin", "ruoyi").spec;
         const DNS = { to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }], ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] };
-        const DEPENDENCIES = [{ to: [pods("mysql")], ports: tcp(3306, SIDECAR) }, { to: [pods("redis")], ports: tcp(6379, SIDECAR) }];
+        const DEPENDENCIES = [{ to: [pods("mysql")], ports: served(3306) }, { to: [pods("redis")], ports: served(6379) }];
 
         it("native and envoy: DNS and the declared dependencies only", async () => {
             for (const mode of ["native", "envoy"] as const) {

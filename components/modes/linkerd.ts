@@ -20,12 +20,20 @@ const INJECT = { "linkerd.io/inject": "enabled" };
 const CONTROL_PLANE_PORTS = [8080, 8086, 8090];
 
 /**
- * Linkerd's proxy takes inbound traffic on the app's own port (iptables redirect inside the pod),
- * so NetworkPolicies see that port. Our Prometheus does not scrape Linkerd proxies (they carry no
+ * The proxy's inbound port: between two meshed pods the caller's proxy replaces the target port
+ * with it, so a NetworkPolicy that does not admit it blocks all meshed traffic (Linkerd's
+ * "Network Policy" page, https://linkerd.io/2/common-errors/network-policy).
+ */
+const PROXY_INBOUND_PORT = 4143;
+
+/**
+ * Linkerd's proxy takes inbound traffic on the app's own port from unmeshed callers (iptables
+ * redirect inside the pod) and on 4143 from meshed ones. Our Prometheus does not scrape Linkerd proxies (they carry no
  * prometheus.io annotations); linkerd-viz's tap and Prometheus are not admitted.
  */
 const network: ModeNetwork = {
     ...PLAIN_NETWORK,
+    podPorts: (_component, port) => [port.targetPort, PROXY_INBOUND_PORT],
     controlPlaneEgress: (platform) =>
         platform.linkerd ? [{ peers: [{ namespace: platform.linkerd.namespace }], ports: CONTROL_PLANE_PORTS.map((port) => ({ port, protocol: "TCP" as const })) }] : [],
 };
