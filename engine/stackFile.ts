@@ -76,6 +76,8 @@ export function parseStackFile(text: string, label: string): StackDocument {
     if (top.encryptionsalt !== undefined && typeof top.encryptionsalt !== "string") {
         throw new ConfigError([{ key: `${label}: encryptionsalt`, message: `expected a string, given ${kindOf(top.encryptionsalt)}` }]);
     }
+    const plainSecrets = secretValueProblems(config as Record<string, unknown>, label);
+    if (plainSecrets.length > 0) throw new ConfigError(plainSecrets);
     return { ...top, config: config as Record<string, unknown> } as StackDocument;
 }
 
@@ -93,16 +95,55 @@ export function readStackFile(stack: string, root: string = PROJECT_ROOT): { fil
     return { file, document: parseStackFile(text, name) };
 }
 
-/** A stack's config as Pulumi hands it to a program: structured values as JSON strings, secure values left out. */
+/** What an encrypted value inside a structured key becomes outside the engine (the mock render, validate): its shape, never its value. */
+export const SECURE_VALUE_PLACEHOLDER = "(encrypted: decrypted only by the engine)";
+
+function isSecure(value: unknown): value is { secure: unknown } {
+    return value !== null && typeof value === "object" && !Array.isArray(value) && "secure" in value;
+}
+
+/** A structured value with every encrypted leaf replaced by {@link SECURE_VALUE_PLACEHOLDER}. */
+function withPlaceholders(value: unknown): unknown {
+    if (isSecure(value)) return SECURE_VALUE_PLACEHOLDER;
+    if (Array.isArray(value)) return value.map(withPlaceholders);
+    if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, withPlaceholders(inner)]));
+    return value;
+}
+
+/**
+ * A stack's config as Pulumi hands it to a program: structured values as JSON strings. A secure
+ * top-level value is left out (only the engine's secrets provider can decrypt it); a secure value
+ * inside a structured one (`pulumi config set --secret --path`) becomes a placeholder, so names
+ * that are checked (secret names apps reference) are still there.
+ */
 export function configOf(document: StackDocument): Record<string, string> {
     const config: Record<string, string> = {};
     for (const [key, value] of Object.entries(document.config)) {
-        if (value !== null && typeof value === "object" && "secure" in value) {
-            continue; // Encrypted values need the stack's secrets provider, which only the engine has.
-        }
-        config[key] = typeof value === "string" ? value : JSON.stringify(value);
+        if (isSecure(value)) continue;
+        config[key] = typeof value === "string" ? value : JSON.stringify(withPlaceholders(value));
     }
     return config;
+}
+
+/** The stack key of named secret values: every value under it must be encrypted. */
+const SECRETS_KEY = "pluggable-mesh:secrets";
+
+/**
+ * A secret value written in plain text (or the whole map encrypted as one value, whose names no
+ * check could then see) is refused with the key and what to run; the value itself is never shown.
+ */
+function secretValueProblems(config: Record<string, unknown>, label: string): { key: string; message: string }[] {
+    const secrets = config[SECRETS_KEY];
+    const setOne = (name: string) => `pulumi config set --secret --path '${SECRETS_KEY}.${name}' <value>`;
+    if (secrets === undefined) return [];
+    if (isSecure(secrets)) return [{ key: `${label}: ${SECRETS_KEY}`, message: `is encrypted as one value; set each secret on its own path (${setOne("<name>")}) so its name can be checked before deployment` }];
+    if (secrets === null || typeof secrets !== "object" || Array.isArray(secrets)) return [];
+    return Object.entries(secrets)
+        .filter(([, value]) => !isSecure(value))
+        .map(([name]) => ({
+            key: `${label}: ${SECRETS_KEY}.${name}`,
+            message: `is not encrypted (its value is not shown); set it with ${setOne(name)}, and treat the plain value as leaked if it was ever committed`,
+        }));
 }
 
 /** Reads `Pulumi.<stack>.yaml` as Pulumi hands config to a program (see {@link configOf}). */

@@ -44,6 +44,8 @@ export interface RegisteredResource {
     ignoreChanges: string[];
     protect: boolean;
     retainOnDelete: boolean;
+    /** Output properties the resource options ask the engine to mark secret. */
+    additionalSecretOutputs: string[];
     /** How many `transforms` the resource options carried (recorded, not run: see {@link MockStack}). */
     transforms: number;
 }
@@ -227,6 +229,7 @@ export class MockStack {
             ignoreChanges: opts.ignoreChanges ?? [],
             protect: opts.protect ?? parent?.record.protect ?? false,
             retainOnDelete: opts.retainOnDelete ?? false,
+            additionalSecretOutputs: opts.additionalSecretOutputs ?? [],
             transforms: opts.transforms?.length ?? 0,
         };
         const construction: Construction = { record, unresolved: { props: args.props, dependsOn: opts.dependsOn }, children: [], registered: false };

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { dnsLabel, dnsSubdomain, given, hostName, imageReference, modeSchema, NETWORK_POLICY_LEVELS, quantity, ruleString } from "../components/model";
+import { dnsLabel, dnsSubdomain, given, hostName, imageReference, modeSchema, NETWORK_POLICY_LEVELS, quantity, ruleString, SECRET_NAME } from "../components/model";
 import { withDefaults } from "../components/istio";
 import { PLATFORM_DEFAULTS } from "../components/modes";
 
@@ -107,6 +107,15 @@ export const stackConfigSchema = z.strictObject({
         .string()
         .optional()
         .describe("Secret (`pulumi config set --secret`): Kiali's login-token signing key, 16, 24 or 32 bytes; never shown in a message. Default: generated once and kept."),
+    secrets: z
+        .record(
+            z.string().regex(SECRET_NAME, { error: (issue) => `expected a secret name (a letter, then letters, digits, '_' or '-'; at most 63), given ${given(issue.input)}` }),
+            z.string(),
+        )
+        .default({})
+        .describe(
+            "Secret values apps reference by name (`{ secret: <name> }` in a component's env or secretFiles), each set with `pulumi config set --secret --path 'pluggable-mesh:secrets.<name>' <value>`; never shown in a message or a render.",
+        ),
     apps: z
         .array(
             z.strictObject({
@@ -119,6 +128,6 @@ export const stackConfigSchema = z.strictObject({
 });
 
 /** Keys whose values are secrets: never shown in any message. */
-export const SECRET_KEYS: readonly string[] = ["kialiSigningKey"];
+export const SECRET_KEYS: readonly string[] = ["kialiSigningKey", "secrets"];
 
 export type StackConfig = z.output<typeof stackConfigSchema>;

@@ -308,7 +308,8 @@ export function loadStack(raw: Readonly<Record<string, string>>, options: LoadOp
     if (observability) platform.prometheus = prometheusPeer(observability.namespace!);
     // A charts folder that was refused is not looked into.
     problems.push(...crossChecks(config, config.istio.localChartsDir !== undefined && localChartsDir === undefined ? { ...istio, localChartsDir: undefined } : istio, platform));
-    const inputs = readAppSpecs(config, options, problems);
+    const secrets = { names: Object.keys(config.secrets), source: `${key("secrets")} (pulumi config set --secret --path '${key("secrets")}.<name>')` };
+    const inputs = readAppSpecs(config, options, problems).map((input) => ({ ...input, secrets }));
     const { apps, problems: appProblems } = checkApps(inputs, { platform, defaultMode: config.mode, defaultMtls: config.mtls });
     problems.push(...appProblems);
     failOnProblems(problems);

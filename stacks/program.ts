@@ -57,12 +57,14 @@ export function pluggableMesh(projectRoot: string = path.resolve(__dirname, ".."
         const model = stack.apps[index]!;
         return { spec: { ...(input.spec as AppSpecInput), mtls: model.mtls }, mode: model.mode };
     });
+    // Every value wrapped as a Pulumi secret, however it was set: encrypted in the state, [secret] in every preview.
+    const secrets = Object.fromEntries(Object.entries(stack.config.secrets).map(([name, value]) => [name, pulumi.secret(value)]));
     const platform = { ...stack.platform, istio: stack.platform.istio && { ...stack.platform.istio, ready: controlPlane?.ready } };
     const apps: StackOutputs["apps"] = {};
     peers.forEach((self, index) => {
         const { name, ...spec } = self.spec;
         const others = peers.filter((_, other) => other !== index);
-        const governed = new GovernedApp(name, { ...spec, mode: self.mode, platform, peers: others }, providers);
+        const governed = new GovernedApp(name, { ...spec, mode: self.mode, platform, peers: others, secrets }, providers);
         apps[name] = { namespace: governed.namespace, mode: governed.mode, services: governed.services };
     });
 

@@ -7,7 +7,7 @@ import { pluggableMesh } from "../stacks/program";
 import { attempt, expectedMessage, specFields } from "./hostileCases";
 import { PROJECT_ROOT, runWithMocks } from "../mocks/mockEngine";
 import { stackConfigSchema } from "../stacks/config";
-import { RUOYI_SPEC } from "./support/meshRuns";
+import { RUOYI_SECRETS, RUOYI_SPEC } from "./support/meshRuns";
 
 /**
  * A corpus of bad stack configs and app specs, each with the exact message the user sees, and
@@ -25,7 +25,7 @@ function specFile(name: string, yaml: string): string {
 }
 
 function apps(...entries: { spec: string; mode?: string }[]): Record<string, string> {
-    return { "pluggable-mesh:apps": JSON.stringify(entries) };
+    return { "pluggable-mesh:apps": JSON.stringify(entries), ...RUOYI_SECRETS };
 }
 
 /** A one-component app spec with extra YAML lines under the component. */
@@ -293,8 +293,8 @@ describe("bad configuration", () => {
     it("starts from a config that works: RuoYi alone registers its resources", async () => {
         const { error, registered } = await attempt(ruoyi());
         assert.equal(error, undefined);
-        // Five of them are NetworkPolicies: one per component and the namespace's default-deny.
-        assert.equal(registered, 27);
+        // Five of them are NetworkPolicies: one per component and the namespace's default-deny; two are the Secrets of mysql and ruoyi-admin holding the MySQL password.
+        assert.equal(registered, 29);
     });
 
     for (const badCase of CASES) {

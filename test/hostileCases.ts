@@ -5,7 +5,7 @@ import { pluggableMesh } from "../stacks/program";
 import { PROJECT_ROOT, runWithMocks } from "../mocks/mockEngine";
 import { appSpecSchema, fieldsAt } from "../components/model";
 import { stackConfigSchema } from "../stacks/config";
-import { RUOYI_SPEC } from "./support/meshRuns";
+import { RUOYI_SECRETS, RUOYI_SPEC } from "./support/meshRuns";
 
 /**
  * The hostile-input corpus: one change each to a shipped stack or to a copy of ruoyi.yaml, grouped
@@ -85,7 +85,8 @@ export interface HostileCase {
     forbidden?: string[];
 }
 
-export const apps = (...entries: { spec: string; mode?: string }[]) => ({ "pluggable-mesh:apps": JSON.stringify(entries) });
+/** A stack of these apps, with the secret values RuoYi references. */
+export const apps = (...entries: { spec: string; mode?: string }[]) => ({ "pluggable-mesh:apps": JSON.stringify(entries), ...RUOYI_SECRETS });
 const ruoyi = () => apps({ spec: RUOYI_SPEC });
 const istio = (extra: Record<string, unknown> = {}) => ({ "pluggable-mesh:istio": JSON.stringify({ controlPlane: "install", gateway: { enabled: true }, ...extra }) });
 const observability = (extra: Record<string, unknown> = {}) => ({ "pluggable-mesh:observability": JSON.stringify({ enabled: true, ...extra }) });

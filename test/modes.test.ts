@@ -57,9 +57,13 @@ function podTemplate(objects: readonly KubeObject[], kind: string, name: string)
     return workload(objects, kind, name).spec.template;
 }
 
+/** A container's variables: plain values as they are, a Secret reference as `secretKeyRef <secret>/<key>`. */
 function envOf(objects: readonly KubeObject[], name: string): Record<string, string> {
     const container = podTemplate(objects, "Deployment", name).spec.containers[0];
-    return Object.fromEntries((container.env as { name: string; value: string }[]).map((entry) => [entry.name, entry.value]));
+    type Entry = { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } };
+    return Object.fromEntries(
+        (container.env as Entry[]).map((entry) => [entry.name, entry.value ?? `secretKeyRef ${entry.valueFrom!.secretKeyRef.name}/${entry.valueFrom!.secretKeyRef.key}`]),
+    );
 }
 
 /** The one ConfigMap whose name starts with a prefix (names carry a content hash). */
@@ -98,6 +102,7 @@ function adminEnv(mysql: { host: string; port: number }, redis: { host: string; 
     });
     return {
         SPRING_PROFILES_ACTIVE: "prod",
+        SPRING_DATASOURCE_DRUID_MASTER_PASSWORD: "secretKeyRef ruoyi-admin-secrets/mysqlRootPassword",
         ...forms("MYSQL_MYSQL", mysql),
         ...forms("MYSQL", mysql),
         MYSQL_ADDRESS: `${mysql.host}:${mysql.port}`,

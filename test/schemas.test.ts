@@ -34,7 +34,7 @@ function bootstrapProblems(objects: readonly KubeObject[]): string[] {
  * Kinds each stack file must at least emit (RuoYi's, plus the mode's), so a silently empty run
  * cannot pass; the platform components (control plane, observability) add more of their own.
  */
-const APP_KINDS = ["ConfigMap", "Deployment", "Namespace", "Service", "ServiceAccount", "StatefulSet"];
+const APP_KINDS = ["ConfigMap", "Deployment", "Namespace", "Secret", "Service", "ServiceAccount", "StatefulSet"];
 const STACK_KINDS: Record<string, string[]> = {
     dev: [...APP_KINDS, "Ingress"],
     staging: [...APP_KINDS, "Ingress"],

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { given, type AppSpecInput, type ModeName, type NetworkPolicyLevel, type Problem } from "../model";
+import { given, SECRET_NAME, type AppSpecInput, type Manifest, type ModeName, type NetworkPolicyLevel, type Problem } from "../model";
 import { PLATFORM_DEFAULTS, type IstioPlatform, type NetworkPeer, type Platform } from "../modes";
 import { failOnProblems, registerManifest, type IstioPlatformArgs } from "../resources";
 import { checkApps, type AppInput } from "./plan";
@@ -55,6 +55,13 @@ export interface GovernedAppArgs extends Omit<AppSpecInput, "name" | "mode"> {
      * cross-app dependency. @default []
      */
     peers?: readonly AppPeer[];
+    /**
+     * Secret values the components reference by name (`env: { DB_PASSWORD: { secret: "dbPassword" } }`,
+     * `secretFiles: [{ path, secret: "dbPassword" }]`), for example `config.requireSecret("dbPassword")`.
+     * Each component gets a Kubernetes Secret with the values it references, registered as a Pulumi
+     * secret; its workload only refers to it. @default {}
+     */
+    secrets?: Record<string, pulumi.Input<string>>;
 }
 
 /** The platform with every default applied, as the modes read it. */
@@ -75,6 +82,23 @@ function platformProblems(name: string, platform: Platform): Problem[] {
     return istio !== undefined && istio.trustDomain !== platform.trustDomain
         ? [{ key: `GovernedApp ${name}: platform.trustDomain`, message: `${given(platform.trustDomain)} differs from the Istio control plane's trust domain ${given(istio.trustDomain)}; leave it out to use the control plane's` }]
         : [];
+}
+
+/**
+ * A Secret of named secret values: each value goes in as a Pulumi secret (encrypted in the state,
+ * `[secret]` in previews and diffs). The SDK's Secret class itself marks the outputs `data` and
+ * `stringData` secret (additionalSecretOutputs), whatever the inputs were.
+ */
+function registerSecret(name: string, manifest: Manifest, names: readonly string[], secrets: Readonly<Record<string, pulumi.Input<string>>>, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
+    const stringData = Object.fromEntries(names.map((key) => [key, pulumi.secret(secrets[key]!)]));
+    return registerManifest(name, { ...manifest, stringData }, opts);
+}
+
+/** Secret names become keys of a Kubernetes Secret and are referenced from specs: the same rule as the spec's references. */
+function secretNameProblems(name: string, secrets: Readonly<Record<string, unknown>>): Problem[] {
+    return Object.keys(secrets)
+        .filter((secret) => !SECRET_NAME.test(secret))
+        .map((secret) => ({ key: `GovernedApp ${name}: secrets`, message: `${given(secret)} is not a secret name; use a letter, then letters, digits, '_' or '-' (at most 63)` }));
 }
 
 function withoutReady({ ready: _ready, ...istio }: IstioPlatformArgs): IstioPlatform {
@@ -107,16 +131,16 @@ export class GovernedApp extends pulumi.ComponentResource {
     public readonly peer: AppPeer;
 
     constructor(name: string, args: GovernedAppArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { mode = "native", platform: platformArgs, peers = [], ...appSpec } = args;
+        const { mode = "native", platform: platformArgs, peers = [], secrets = {}, ...appSpec } = args;
         const spec: AppSpecInput = { ...appSpec, name };
         const platform = resolvePlatform(platformArgs);
         const inputs: AppInput[] = [
-            { spec, mode, source: `GovernedApp ${name}` },
+            { spec, mode, source: `GovernedApp ${name}`, secrets: { names: Object.keys(secrets), source: `the GovernedApp's secrets argument` } },
             ...peers.map((peer, index) => ({ spec: peer.spec, mode: peer.mode ?? "native", source: `GovernedApp ${name}: peers[${index}]` })),
         ];
         // Validate before registering anything, the component included.
         const { apps, problems } = checkApps(inputs, { platform });
-        failOnProblems([...platformProblems(name, platform), ...problems]);
+        failOnProblems([...platformProblems(name, platform), ...secretNameProblems(name, secrets), ...problems]);
         super("pluggable-mesh:app:GovernedApp", name, {}, opts);
 
         const app = apps[0]!;
@@ -130,7 +154,9 @@ export class GovernedApp extends pulumi.ComponentResource {
             const isNamespace = object.manifest.kind === "Namespace";
             // A shared namespace outlives its owner: deleting it would delete the other apps' objects (and volume claims) with it.
             const retain = isNamespace && app.retainNamespace ? { retainOnDelete: true } : {};
-            const resource = registerManifest(object.name, object.manifest, { parent: this, dependsOn, ...retain });
+            const resource = object.secretValues
+                ? registerSecret(object.name, object.manifest, object.secretValues, secrets, { parent: this, dependsOn })
+                : registerManifest(object.name, object.manifest, { parent: this, dependsOn, ...retain });
             if (isNamespace) namespace = resource;
         }
 

@@ -1,5 +1,5 @@
 import { failOnProblems } from "../resources";
-import { type Problem, prototypeKeyProblems, zodProblems, buildAppModel, buildDirectory, checkExposures, checkNamespaces, linkDependents, sharedNamespaces, type AppModel, type PlacedApp, appSpecSchema, type ModeName } from "../model";
+import { type Problem, prototypeKeyProblems, zodProblems, buildAppModel, buildDirectory, checkExposures, checkNamespaces, linkDependents, sharedNamespaces, type AppModel, type PlacedApp, appSpecSchema, type ModeName, type SecretCatalog } from "../model";
 import { modeNamed, type Platform } from "../modes";
 
 /** One app to plan: its spec as written, and where it came from. */
@@ -10,6 +10,8 @@ export interface AppInput {
     mode?: ModeName;
     /** Where the spec came from, used as the prefix of every problem key. @default `app[<index>]` */
     source?: string;
+    /** The secret values (names only) the app's `{ secret: <name> }` references may use. @default not checked (a peer rendered elsewhere) */
+    secrets?: SecretCatalog;
 }
 
 export interface PlanOptions {
@@ -38,7 +40,7 @@ export function checkApps(inputs: readonly AppInput[], options: PlanOptions): { 
             problems.push(...zodProblems(parsed.error, keyOf, { schema: appSpecSchema, hideDocument: true }));
             return;
         }
-        placed.push({ spec: parsed.data, mode: input.mode ?? parsed.data.mode ?? options.defaultMode ?? "native", source });
+        placed.push({ spec: parsed.data, mode: input.mode ?? parsed.data.mode ?? options.defaultMode ?? "native", source, secrets: input.secrets });
     });
     const { directory, problems: directoryProblems } = buildDirectory(placed);
     problems.push(...directoryProblems);

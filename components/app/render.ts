@@ -1,4 +1,4 @@
-import { configFileKey, shortHash, kubeName, type Protocol, type ExtraObject, type Manifest, findPlaceholderDependency, formatAddress, PLACEHOLDER, type Address, type AppModel, type ComponentModel, type AddressFormat, type WorkloadModel, VERSION_LABEL } from "../model";
+import { configFileKey, secretReferences, type SecretSource, shortHash, kubeName, type Protocol, type ExtraObject, type Manifest, findPlaceholderDependency, formatAddress, PLACEHOLDER, type Address, type AppModel, type ComponentModel, type AddressFormat, type WorkloadModel, VERSION_LABEL } from "../model";
 import { modeNamed, networkPolicies, type ComponentDecoration, type Platform } from "../modes";
 import { SECURITY_EXEMPTION_ANNOTATION } from "../../policy/contract";
 import { autoscalerManifest, containerProbes, disruptionBudgetManifest, graceField, replicasField } from "./workloads";
@@ -21,11 +21,19 @@ const RUNTIME_DEFAULT_SECCOMP = { seccompProfile: { type: "RuntimeDefault" } };
 /** The app container under the restricted Pod Security Standard (the pod adds runAsNonRoot). */
 const RESTRICTED_CONTAINER = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
 
+/**
+ * What a Secret built from named secret values holds in place of each value in a plain render: the
+ * values never pass through the pure layer, GovernedApp fills them in as Pulumi secrets.
+ */
+export const SECRET_VALUE_PLACEHOLDER = "(a Pulumi secret, set at deployment)";
+
 /** A manifest with the stable key its Pulumi resource is named by. */
 export interface RenderedObject {
     /** Unique per kind across the stack, stable across modes and content changes. */
     name: string;
     manifest: Manifest;
+    /** For a Secret of named secret values: the names whose values the registrar puts in `stringData` (as Pulumi secrets). */
+    secretValues?: string[];
 }
 
 export interface RenderedApp {
@@ -47,6 +55,54 @@ function dependencyEnv(component: ComponentModel, addresses: readonly Address[])
     return component.dependencies.flatMap((dependency, index) =>
         dependency.env.map((binding) => ({ name: binding.name, value: formatAddress(addresses[index]!, binding.format) })),
     );
+}
+
+/** The Secret holding a component's named secret values (`{ secret: <name> }`); the same in every mode. */
+export function componentSecretName(component: ComponentModel): string {
+    return kubeName(component.serviceName, "secrets");
+}
+
+/** A secret source as Kubernetes references it: a key of the component's own Secret, or of an existing one. */
+function secretKey(component: ComponentModel, source: SecretSource): { name: string; key: string } {
+    return source.secretKeyRef ?? { name: componentSecretName(component), key: source.secret! };
+}
+
+function appEnv(component: ComponentModel, env: WorkloadModel["env"]): Record<string, unknown>[] {
+    return Object.entries(env).map(([name, value]) => (typeof value === "string" ? { name, value } : { name, valueFrom: { secretKeyRef: secretKey(component, value) } }));
+}
+
+/**
+ * Secret files: one volume per Secret they come from (the component's own, or an existing one),
+ * each file mounted alone by subPath. The component's own Secret, with placeholders for the values.
+ */
+function secretFiles(component: ComponentModel, labels: Record<string, string>): { volumes: Record<string, unknown>[]; mounts: Record<string, unknown>[]; objects: RenderedObject[] } {
+    const volumes = new Map<string, { name: string; secret: { secretName: string; items: { key: string; path: string }[] } }>();
+    const mounts = component.spec.secretFiles.map((file, index) => {
+        const { name: secretName, key } = secretKey(component, file);
+        const volume = volumes.get(secretName) ?? { name: `secret-files-${volumes.size}`, secret: { secretName, items: [] } };
+        volumes.set(secretName, volume);
+        const itemPath = configFileKey(index, file.path);
+        volume.secret.items.push({ key, path: itemPath });
+        return { name: volume.name, mountPath: file.path, subPath: itemPath, readOnly: true };
+    });
+    const names = [...new Set(secretReferences(component.spec).map((reference) => reference.name))].sort();
+    const objects: RenderedObject[] =
+        names.length === 0
+            ? []
+            : [
+                  {
+                      name: `${component.app}-${component.component}-secrets`,
+                      manifest: {
+                          apiVersion: "v1",
+                          kind: "Secret",
+                          metadata: { name: componentSecretName(component), namespace: component.namespace, labels },
+                          type: "Opaque",
+                          stringData: Object.fromEntries(names.map((name) => [name, SECRET_VALUE_PLACEHOLDER])),
+                      },
+                      secretValues: names,
+                  },
+              ];
+    return { volumes: [...volumes.values()], mounts, objects };
 }
 
 function serviceManifest(component: ComponentModel, name: string, selector: Record<string, string>, labels: Record<string, string>, annotations: Record<string, string>, headless: boolean): Manifest {
@@ -118,6 +174,10 @@ function renderComponent(component: ComponentModel, app: AppModel, decoration: C
         });
         shared.volumes.push({ name: "config-files", configMap: { name: kubeName(component.serviceName, "files", hash) } });
     }
+    const secrets = secretFiles(component, labels);
+    objects.push(...secrets.objects);
+    shared.volumes.push(...secrets.volumes);
+    shared.volumeMounts.push(...secrets.mounts);
     if (spec.storage) {
         shared.volumeMounts.push({ name: "data", mountPath: spec.storage.mountPath });
     }
@@ -142,7 +202,7 @@ function workloadManifest(component: ComponentModel, workload: WorkloadModel, de
         ports: component.ports.map((port) =>
             decoration.pod.sidecarServesPorts ? { containerPort: port.targetPort, protocol: "TCP" } : { name: port.name, containerPort: port.targetPort, protocol: "TCP" },
         ),
-        env: [...Object.entries(workload.env).map(([name, value]) => ({ name, value })), ...dependencyEnv(component, decoration.addresses)],
+        env: [...appEnv(component, workload.env), ...dependencyEnv(component, decoration.addresses)],
         ...(spec.resources ? { resources: spec.resources } : {}),
         ...containerProbes(component),
         ...(volumeMounts.length > 0 ? { volumeMounts } : {}),

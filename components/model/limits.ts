@@ -53,7 +53,10 @@ export function checkResources(component: ComponentSpec, at: string): Problem[] 
 export function checkMountPaths(component: ComponentSpec, at: string): Problem[] {
     const problems: Problem[] = [];
     const seen = new Map<string, string>();
-    const mounts: [string, string][] = component.configFiles.map((file, index) => [`configFiles[${index}].path`, file.path]);
+    const mounts: [string, string][] = [
+        ...component.configFiles.map((file, index): [string, string] => [`configFiles[${index}].path`, file.path]),
+        ...component.secretFiles.map((file, index): [string, string] => [`secretFiles[${index}].path`, file.path]),
+    ];
     if (component.storage) mounts.push(["storage.mountPath", component.storage.mountPath]);
     for (const [field, mountPath] of mounts) {
         const normal = normalMountPath(mountPath);

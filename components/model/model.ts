@@ -1,6 +1,7 @@
 import type { Problem } from "./problems";
 import { checkConfigFileLimits, checkMountPaths, checkResources, namespaceOf, PLACEHOLDER } from "./limits";
 import { given } from "./userText";
+import { didYouMean } from "./zodProblems";
 import { kubeName } from "./names";
 import { checkWorkload, DEFAULT_REPLICAS, withComponentDefaults } from "./workloads";
 import { isHttpProtocol, type Protocol, type TrafficPolicy } from "./policy";
@@ -13,6 +14,7 @@ import {
     type ComponentSpec,
     DEFAULT_VERSION,
     type ModeName,
+    type SecretSource,
 } from "./spec";
 
 /**
@@ -67,8 +69,8 @@ export interface WorkloadModel {
     version: string;
     image: string;
     replicas: number;
-    /** Plain environment variables: the component's, then the version's over them. */
-    env: Record<string, string>;
+    /** Environment variables (plain values and secret references): the component's, then the version's over them. */
+    env: Record<string, string | SecretSource>;
     /** Selector labels: the component's, plus the version label for a declared version; identical in every mode. */
     selectorLabels: Record<string, string>;
     /** A headless Service of this version's pods only (weighted splits need one per version); present when the component declares two versions or more. */
@@ -126,12 +128,21 @@ export interface AppModel {
     warnings: string[];
 }
 
+/** The named secret values an app may reference (`{ secret: <name> }`), and how a user adds one, for messages. */
+export interface SecretCatalog {
+    names: readonly string[];
+    /** Where names come from, e.g. "pluggable-mesh:secrets (pulumi config set --secret --path 'pluggable-mesh:secrets.<name>')". */
+    source: string;
+}
+
 /** An app spec with the mode chosen for it. */
 export interface PlacedApp {
     spec: AppSpec;
     mode: ModeName;
     /** Where the spec came from, for error keys (a file path, or `app "name"`). */
     source: string;
+    /** The secret values the app is given; undefined: references are not checked (a peer, rendered elsewhere). */
+    secrets?: SecretCatalog;
 }
 
 export function directoryKey(app: string, component: string): string {
@@ -468,6 +479,23 @@ function resolveDependencies(app: AppSpec, component: ComponentSpec, at: string,
     });
 }
 
+/** Every `{ secret: <name> }` of a component (in env and secretFiles) with the field it sits in. */
+export function secretReferences(component: ComponentSpec): { field: string; name: string }[] {
+    const fromEnv = Object.entries(component.env).flatMap(([variable, value]) => (typeof value !== "string" && value.secret !== undefined ? [{ field: `env.${variable}.secret`, name: value.secret }] : []));
+    const fromFiles = component.secretFiles.flatMap((file, index) => (file.secret !== undefined ? [{ field: `secretFiles[${index}].secret`, name: file.secret }] : []));
+    return [...fromEnv, ...fromFiles];
+}
+
+/** A reference to a secret value the app is not given fails before anything is registered; the values are never looked at. */
+function checkSecretReferences(component: ComponentSpec, at: string, secrets: SecretCatalog | undefined, problems: Problem[]): void {
+    if (secrets === undefined) return;
+    for (const { field, name } of secretReferences(component)) {
+        if (secrets.names.includes(name)) continue;
+        const known = secrets.names.length > 0 ? `known: ${secrets.names.join(", ")}` : "none is set";
+        problems.push({ key: `${at}.${field}`, message: `${given(name)} is not a secret given to this app; ${didYouMean(name, secrets.names)}${known}; set it in ${secrets.source}` });
+    }
+}
+
 function checkConfigFiles(component: ComponentSpec, at: string, dependencies: DependencyModel[], app: string, problems: Problem[]): void {
     problems.push(...checkMountPaths(component, at), ...checkConfigFileLimits(component, at));
     component.configFiles.forEach((file, index) => {
@@ -504,6 +532,7 @@ export function buildAppModel(placed: PlacedApp, directory: Directory, defaultMt
         problems.push(...checkResources(component, at), ...checkWorkload(component, at));
         const dependencies = resolveDependencies(spec, component, at, directory, problems, warnings);
         checkConfigFiles(component, at, dependencies, spec.name, problems);
+        checkSecretReferences(component, at, placed.secrets, problems);
         const ref = directory.get(directoryKey(spec.name, component.name))!;
         const model: ComponentModel = {
             ...ref,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DNS_1035_LABEL, DNS_1123_LABEL, IANA_SERVICE_NAME, MAX_INT32, dnsLabel, dnsSubdomain, envVarName as envVarNameRule, fileMountPath, hostName, imageReference, labelValue, mountPath, quantity as quantityRule, ruleString } from "./syntax";
+import { DNS_1035_LABEL, DNS_1123_LABEL, IANA_SERVICE_NAME, MAX_INT32, configMapKey, dnsLabel, dnsSubdomain, envVarName as envVarNameRule, fileMountPath, hostName, imageReference, labelValue, mountPath, quantity as quantityRule, ruleString } from "./syntax";
 import { given } from "./userText";
 import { PROTOCOLS, RETRY_CONDITIONS, type TrafficPolicy } from "./policy";
 import { autoscalingSchema, componentDefaultsSchema, disruptionBudgetSchema, probeSchema, resourcesSchema, terminationGracePeriodSchema } from "./workloadSpec";
@@ -177,6 +177,39 @@ const componentTrafficSchema = trafficSchema.extend({
         ),
 });
 
+/** A name of a secret value the platform hands the app (stack key `secrets`, GovernedApp's `secrets`); also its key in the Secret we create. */
+export const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
+
+const secretName = z.string().regex(SECRET_NAME, {
+    error: (issue) => `expected a secret name (a letter, then letters, digits, '_' or '-'; at most 63), given ${given(issue.input)}`,
+});
+
+/** Where a secret value comes from: a named Pulumi secret, or a key of a Kubernetes Secret that exists already. */
+const secretSourceFields = {
+    secret: secretName.optional().describe("Name of a secret value given to the app: the stack's `pluggable-mesh:secrets.<name>` (set with `pulumi config set --secret`), or GovernedApp's `secrets`."),
+    secretKeyRef: z
+        .strictObject({
+            name: ruleString(dnsSubdomain).describe("Name of a Secret in the app's namespace, created outside this program."),
+            key: ruleString(configMapKey).describe("Key in that Secret."),
+        })
+        .optional()
+        .describe("A key of an existing Kubernetes Secret in the app's namespace."),
+};
+
+/** Exactly one source: the two together would leave which one wins unsaid. */
+function oneSecretSource(value: { secret?: string; secretKeyRef?: unknown }, context: z.core.$RefinementCtx): void {
+    if ((value.secret === undefined) === (value.secretKeyRef === undefined)) {
+        context.addIssue({ code: "custom", message: `expected exactly one of "secret" or "secretKeyRef", given ${value.secret === undefined ? "neither" : "both"}`, input: value });
+    }
+}
+
+const secretEnvSchema = z.strictObject(secretSourceFields).superRefine(oneSecretSource);
+export type SecretSource = z.output<typeof secretEnvSchema>;
+
+const secretFileSchema = z
+    .strictObject({ path: ruleString(fileMountPath).describe("Absolute path of the file in the container (not under /var/run/secrets, no '..')."), ...secretSourceFields })
+    .superRefine(oneSecretSource);
+
 const componentSchema = z.strictObject({
     name: z
         .string()
@@ -192,7 +225,10 @@ const componentSchema = z.strictObject({
         .optional()
         .describe(`Version label of the component's one workload (Kiali groups workloads by app and version); not with \`versions\`. Default: "${DEFAULT_VERSION}".`),
     ports: z.array(portSchema).default([]).describe("Ports the component serves."),
-    env: z.record(envVarName, z.string()).default({}).describe("Plain environment variables."),
+    env: z
+        .record(envVarName, z.union([z.string(), secretEnvSchema]))
+        .default({})
+        .describe("Environment variables: a plain value, or `{ secret: <name> }` / `{ secretKeyRef: { name, key } }` for a value from a secret (never written into the workload)."),
     dependsOn: z.array(dependencySchema).default([]).describe("Components this one calls: `component[:port]` or `app/component[:port]`, or `{ target, env }`."),
     configFiles: z
         .array(
@@ -240,6 +276,10 @@ const componentSchema = z.strictObject({
         .describe("Exposes one port outside the cluster (an Ingress, or the Istio ingress gateway in istio mode)."),
     traffic: componentTrafficSchema.optional().describe("Traffic policy for callers of this component, merged onto the app's."),
     // secrets helper: env precedence, secrets, security context
+    secretFiles: z
+        .array(secretFileSchema)
+        .default([])
+        .describe("Files mounted read-only from a secret: `{ path, secret: <name> }` or `{ path, secretKeyRef: { name, key } }`."),
     dependencyEnvDefaults: z
         .boolean()
         .optional()

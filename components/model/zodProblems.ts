@@ -105,7 +105,7 @@ export function prototypeKeyProblems(value: unknown, keyOf: (path: string) => st
 export interface ZodProblemOptions {
     /** The schema that was parsed: unknown fields are answered with its allowed fields and the closest one. */
     schema?: AnySchema;
-    /** Paths (as {@link formatPath} writes them) whose values are secrets: never shown. @default [] */
+    /** Paths (as {@link formatPath} writes them) whose values, and everything under them, are secrets: never shown. @default [] */
     secretPaths?: readonly string[];
     /**
      * Whether the value at the top level is a whole file the user pointed at: then only its kind is
@@ -119,7 +119,7 @@ function describeIssue(issue: z.core.$ZodIssue, options: ZodProblemOptions): str
     const at = formatPath(issue.path);
     const input = (issue as { input?: unknown }).input;
     const show = (value: unknown): string =>
-        options.secretPaths?.includes(at) ? secretGiven(value) : options.hideDocument && issue.path.length === 0 && value !== undefined ? describeKind(value) : given(value);
+        isSecretPath(at, options.secretPaths) ? secretGiven(value) : options.hideDocument && issue.path.length === 0 && value !== undefined ? describeKind(value) : given(value);
     switch (issue.code) {
         case "invalid_type":
             return input === undefined ? `is required (expected ${issue.expected})` : `expected ${issue.expected === "object" ? "a mapping" : issue.expected}, given ${show(input)}`;
@@ -148,7 +148,8 @@ function describeIssue(issue: z.core.$ZodIssue, options: ZodProblemOptions): str
         case "invalid_key": {
             // A record's key refused by its key schema: our rules say what is wrong with it.
             const inner = issue.issues[0];
-            return inner?.code === "custom" ? inner.message : `${show(input)} is not an allowed key`;
+            // Our own messages (custom rules, or a regex's error) name the key; zod's defaults start with "Invalid".
+            return inner !== undefined && (inner.code === "custom" || !inner.message.startsWith("Invalid")) ? inner.message : `${show(input)} is not an allowed key`;
         }
         case "custom":
             // Our syntax rules and refinements write the whole message, value included (clipped).
@@ -157,6 +158,11 @@ function describeIssue(issue: z.core.$ZodIssue, options: ZodProblemOptions): str
             // Format checks with our own message already name the value; zod's own ("Invalid URL") get it appended.
             return input === undefined || issue.message.includes("given") ? issue.message : `${issue.message}, given ${show(input)}`;
     }
+}
+
+/** Whether a path is a secret one or lies under one (`secrets.dbPassword` under `secrets`). */
+function isSecretPath(at: string, secretPaths: readonly string[] = []): boolean {
+    return secretPaths.some((secret) => at === secret || at.startsWith(`${secret}.`) || at.startsWith(`${secret}[`));
 }
 
 /**

@@ -10,6 +10,12 @@ export { MODE_NAMES, type ModeName };
 
 export const RUOYI_SPEC = "stacks/apps/ruoyi.yaml";
 
+/** A value for RuoYi's MySQL root password in tests; tests that render it assert it never shows. */
+export const TEST_SECRET_VALUE = "test-only-Zq8vX2mN4pR7";
+
+/** The stack key with the secret values RuoYi references (`mysqlRootPassword`), as Pulumi hands it to the program. */
+export const RUOYI_SECRETS: Record<string, string> = { "pluggable-mesh:secrets": JSON.stringify({ mysqlRootPassword: TEST_SECRET_VALUE }) };
+
 /** Helm charts are rendered by the provider, not by us: their inputs are chart arguments, not objects. */
 const CHART_TYPE = "kubernetes:helm.sh/v4:Chart";
 
@@ -23,6 +29,7 @@ export function ruoyiConfig(mode: ModeName, extra: Record<string, string> = {}):
         "pluggable-mesh:istio": JSON.stringify({ controlPlane: "install", gateway: { enabled: true } }),
         "pluggable-mesh:linkerd": JSON.stringify({ controlPlane: "existing" }),
         "pluggable-mesh:apps": JSON.stringify([{ spec: RUOYI_SPEC }]),
+        ...RUOYI_SECRETS,
         ...extra,
     };
 }
