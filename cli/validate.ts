@@ -135,11 +135,18 @@ export function parseIstioAnalyze(output: string): IstioAnalysis {
 }
 
 /**
- * Runs `istioctl analyze` on rendered manifests with no cluster. `-A`: every namespace; without
+ * What `istioctl analyze` looks at: rendered manifest files with no cluster, or a live cluster
+ * (every analyzer runs, on what the API server holds), optionally with files laid over it.
+ */
+export type IstioAnalysisTarget = readonly string[] | { kubeconfig: string; files?: readonly string[] };
+
+/**
+ * Runs `istioctl analyze` on rendered manifests or a live cluster. `-A`: every namespace; without
  * it istioctl looks only at `default` and reports nothing for ours.
  */
-export function analyzeIstio(files: readonly string[], istioctl: string = ensureTools(["istioctl"]).istioctl): IstioAnalysis {
-    const result = spawnSync(istioctl, ["analyze", "--use-kube=false", "-A", "--color=false", "-v", ...files], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+export function analyzeIstio(target: IstioAnalysisTarget, istioctl: string = ensureTools(["istioctl"]).istioctl): IstioAnalysis {
+    const source = "kubeconfig" in target ? ["--kubeconfig", target.kubeconfig, ...(target.files ?? [])] : ["--use-kube=false", ...target];
+    const result = spawnSync(istioctl, ["analyze", "-A", "--color=false", "-v", ...source], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     const output = `${result.stdout ?? ""}\n${result.stderr ?? ""}`;
     const analysis = parseIstioAnalyze(output);
     // istioctl exits 79 when it found errors; anything else non-zero is a failure to analyze.

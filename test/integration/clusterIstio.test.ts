@@ -4,10 +4,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { parse as parseYaml } from "yaml";
+import { analyzeIstio } from "../../cli/validate";
 import { startCluster, type Cluster } from "../../devcluster/cluster";
 import { ensureTools, openStack, PROJECT_ROOT, type EngineStack, type Tools } from "../../engine/engine";
 import { LOCAL_PROCESS_ANNOTATION } from "../../devcluster/localIstiod";
 import { identities, kubectlFor, type Kubectl } from "../support/kubectl";
+import { runToolsScript } from "../../tools/tools";
 
 /**
  * The prod stack on the embedded cluster with a real istiod: Istio's base and istiod charts from
@@ -22,8 +24,8 @@ const ISTIO_API_GROUPS = ["networking.istio.io", "security.istio.io", "telemetry
 interface PodList {
     items: {
         metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-        spec: { containers: { name: string }[]; initContainers?: { name: string; restartPolicy?: string }[] };
-        status: { phase?: string; conditions?: { type: string; status: string; lastTransitionTime?: string }[] };
+        spec: { serviceAccountName?: string; containers: { name: string }[]; initContainers?: { name: string; restartPolicy?: string }[] };
+        status: { phase?: string; podIP?: string; conditions?: { type: string; status: string; lastTransitionTime?: string }[] };
     }[];
 }
 
@@ -49,9 +51,11 @@ describe("prod with Istio on the embedded cluster (a real istiod)", function () 
     let scratch: string;
     const specs: Record<"istio" | "envoy" | "native", string> = { istio: "", envoy: "", native: "" };
     const timings: string[] = [];
+    let istioctl: string;
 
     before(async function () {
         tools = ensureTools();
+        istioctl = runToolsScript(["istioctl"]).ISTIOCTL!;
         // Config paths (specs, the kubeconfig) may not leave the project (issue #11): scratch is under out/.
         fs.mkdirSync(path.join(PROJECT_ROOT, "out"), { recursive: true });
         scratch = fs.mkdtempSync(path.join(PROJECT_ROOT, "out", "pluggable-mesh-cluster-istio-"));
@@ -190,6 +194,46 @@ describe("prod with Istio on the embedded cluster (a real istiod)", function () 
         assert.throws(
             () => execFileSync("kubectl", ["--kubeconfig", cluster.kubeconfig, "apply", "-f", "-"], { input: JSON.stringify(bad), encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] }),
             (error: Error & { stderr?: string }) => /admission webhook "[^"]*validation\.istio\.io" denied the request.*bad port/s.test(error.stderr ?? ""),
+        );
+    });
+
+    it("istioctl analyze of the live cluster (every analyzer, every namespace): no errors, no warnings", function () {
+        const started = Date.now();
+        const analysis = analyzeIstio({ kubeconfig: cluster.kubeconfig }, istioctl);
+        // Negative control: a route to a port the live Service does not have. Only an analysis
+        // that reads the cluster's Services can see it (the file-only analysis skips that analyzer).
+        const wrongPort = path.join(scratch, "wrong-port.yaml");
+        fs.writeFileSync(
+            wrongPort,
+            JSON.stringify({
+                apiVersion: "networking.istio.io/v1",
+                kind: "VirtualService",
+                metadata: { name: "wrong-port", namespace: "ruoyi" },
+                spec: { hosts: ["wrong-port.example.com"], http: [{ route: [{ destination: { host: "ruoyi-admin.ruoyi.svc.cluster.local", port: { number: 9999 } } }] }] },
+            }),
+        );
+        const control = analyzeIstio({ kubeconfig: cluster.kubeconfig, files: [wrongPort] }, istioctl);
+        timings.push(`live istioctl analyze ×2 ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+        assert.deepEqual(analysis.skippedAnalyzers, [], "on a live cluster every analyzer runs");
+        assert.deepEqual(
+            analysis.messages.filter((message) => message.severity !== "Info"),
+            [],
+        );
+        // Infos are allowed only where they are explained: IST0102 (namespace not enabled for
+        // injection) on namespaces where no pod is meant to have Istio's proxy (apps in other
+        // modes, and `default`), and IST0164 (a webhook reached by IP address) on the embedded
+        // cluster's own webhook URL, which points the API server at the local istiod.
+        const pods = json<PodList>("get", "pods", "-A").items;
+        const proxied = new Set(pods.filter((pod) => containerNames(pod).includes("istio-proxy")).map((pod) => pod.metadata.namespace));
+        const explained = (message: (typeof analysis.messages)[number]) =>
+            (message.code === "IST0102" && /^Namespace (\S+)$/.test(message.resource) && !proxied.has(message.resource.split(" ")[1]!)) ||
+            (message.code === "IST0164" && /^(Mutating|Validating)WebhookConfiguration /.test(message.resource) && message.message.startsWith(`The address (${cluster.istiodWebhook.url}/`));
+        assert.deepEqual(analysis.messages.filter((message) => !explained(message)), []);
+
+        assert.deepEqual(
+            control.messages.filter((message) => message.severity !== "Info"),
+            [{ code: "IST0101", severity: "Error", resource: "VirtualService ruoyi/wrong-port", message: 'Referenced host:port not found: "ruoyi-admin.ruoyi.svc.cluster.local:9999"' }],
         );
     });
 
