@@ -331,8 +331,17 @@ export const productionMtls: StackRule<{ exemptNamespaces: string[]; meshedNames
             } else if (membership.istio) {
                 const pa = governingPeerAuthentication(item, peerAuthentications, config.istioRootNamespace);
                 const mode = pa?.props.spec.mtls.mode as string | undefined;
+                const reasoned = pa !== undefined && (annotationsOf(pa.props)[PERMISSIVE_REASON_ANNOTATION] ?? "").trim().length > 0;
+                // STRICT with ports opened to plaintext (portLevelMtls PERMISSIVE) needs the same reason as a PERMISSIVE policy.
+                const openPorts = Object.entries((pa?.props.spec?.portLevelMtls ?? {}) as Record<string, { mode?: string }>)
+                    .filter(([, port]) => port?.mode === "PERMISSIVE")
+                    .map(([port]) => port);
+                if (mode === "STRICT" && openPorts.length > 0 && !reasoned) {
+                    violations.push({ urn, message: `${what} accepts plaintext on port(s) ${openPorts.join(", ")}: ${describe(pa!.type, pa!.props)} sets portLevelMtls PERMISSIVE there; name the callers outside the mesh in ${PERMISSIVE_REASON_ANNOTATION}, or remove it` });
+                    continue;
+                }
                 if (mode === "STRICT" || (mode === undefined && config.meshWideStrict)) continue;
-                if (mode === "PERMISSIVE" && (annotationsOf(pa!.props)[PERMISSIVE_REASON_ANNOTATION] ?? "").trim().length > 0) continue;
+                if (mode === "PERMISSIVE" && reasoned) continue;
                 violations.push({
                     urn,
                     message: pa

@@ -54,12 +54,18 @@ export const istioConfigSchema = z
             })
             .optional()
             .describe("Where the API server calls istiod's webhooks when not through its Service (an istiod outside the pod network); validation then always fails closed."),
+        allowPlaintextCallers: z
+            .boolean()
+            .optional()
+            .describe(
+                "In a production stack, let a STRICT istio-mode component accept plaintext from callers in other modes, on exactly the ports they declared (a warning names each port and caller; NetworkPolicies still admit only those callers). Other stacks do this with a warning. Default: false (a production stack refuses, naming the callers).",
+            ),
     })
     .default({ controlPlane: "none" })
     .describe("The Istio control plane.");
 
 export const stackConfigSchema = z.strictObject({
-    production: z.boolean().default(false).describe("Marks a production stack: stricter checks (no anonymous Kiali)."),
+    production: z.boolean().default(false).describe("Marks a production stack: stricter checks (no anonymous Kiali; no plaintext callers of STRICT istio-mode apps unless istio.allowPlaintextCallers)."),
     mode: modeSchema.default("native").describe("Mode of every app that does not choose its own."),
     mtls: z.enum(["STRICT", "PERMISSIVE"]).default("PERMISSIVE").describe("mTLS of every app that does not choose its own, where the mode can enforce it."),
     kubernetesVersion: z

@@ -111,7 +111,10 @@ function platformOf(config: StackConfig, istio: IstioControlPlaneArgs): Platform
         ingressClassName: config.ingressClassName,
         ingressController: config.ingressController,
         networkPolicies: config.networkPolicies,
-        istio: config.istio.controlPlane === "none" ? undefined : istioPlatform(istio),
+        istio:
+            config.istio.controlPlane === "none"
+                ? undefined
+                : { ...istioPlatform(istio), ...(config.production && !config.istio.allowPlaintextCallers ? { refusePlaintextCallers: true } : {}) },
         linkerd: config.linkerd.controlPlane === "existing" ? { namespace: config.linkerd.namespace } : undefined,
     };
 }

@@ -73,7 +73,7 @@ const CASES: BadCase[] = [
         name: "unknown nested key (a typo)",
         config: () => ({ ...ruoyi(), "pluggable-mesh:istio": JSON.stringify({ controlPlane: "install", gatway: { enabled: true } }) }),
         problems: () => [
-            'pluggable-mesh:istio: unknown field "gatway" (did you mean "gateway"?); allowed fields: controlPlane, namespace, createNamespace, version, repository, localChartsDir, revision, accessLogs, outboundTrafficPolicy, holdApplicationUntilProxyStarts, proxyResources, gateway, validationFailurePolicy, webhookEndpoint',
+            'pluggable-mesh:istio: unknown field "gatway" (did you mean "gateway"?); allowed fields: controlPlane, namespace, createNamespace, version, repository, localChartsDir, revision, accessLogs, outboundTrafficPolicy, holdApplicationUntilProxyStarts, proxyResources, gateway, validationFailurePolicy, webhookEndpoint, allowPlaintextCallers',
         ],
     },
     {
@@ -106,6 +106,18 @@ const CASES: BadCase[] = [
         config: () => apps({ spec: RUOYI_SPEC }, { spec: specFile("unknown-app-dep.yaml", webApp("shop", ["dependsOn: [ruoyi/ruoyi-api]"])) }),
         problems: () => [
             `${rel("unknown-app-dep.yaml")}: components[0].dependsOn[0]: "ruoyi/ruoyi-api" is not a component of app "ruoyi"; known: ruoyi/ruoyi-ui, ruoyi/ruoyi-admin, ruoyi/mysql, ruoyi/redis`,
+        ],
+    },
+    {
+        name: "a production stack whose STRICT istio-mode app would accept plaintext from a caller in another mode",
+        config: () => ({
+            ...apps({ spec: RUOYI_SPEC, mode: "istio" }, { spec: specFile("plaintext-caller.yaml", webApp("billing", ["dependsOn: [ruoyi/ruoyi-admin]"])), mode: "native" }),
+            "pluggable-mesh:production": "true",
+            "pluggable-mesh:mtls": "STRICT",
+            "pluggable-mesh:istio": JSON.stringify({ controlPlane: "install", gateway: { enabled: true } }),
+        }),
+        problems: () => [
+            "pluggable-mesh:istio.allowPlaintextCallers: ruoyi/ruoyi-admin has mtls STRICT in a production stack, but callers outside the Istio mesh would need plaintext: billing/web (mode native) on port 8080 (http); move them to mode istio, or set this key to true to open exactly those ports to them",
         ],
     },
     {

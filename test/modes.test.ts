@@ -272,7 +272,10 @@ describe("modes on RuoYi", () => {
                               "DestinationRule/ruoyi-admin",
                               "DestinationRule/ruoyi-ui",
                               "Gateway/ruoyi-ui-ingress",
-                              "PeerAuthentication/ruoyi",
+                              "PeerAuthentication/mysql",
+                              "PeerAuthentication/redis",
+                              "PeerAuthentication/ruoyi-admin",
+                              "PeerAuthentication/ruoyi-ui",
                               "VirtualService/ruoyi-admin",
                               "VirtualService/ruoyi-ui",
                               "VirtualService/ruoyi-ui-ingress",
@@ -284,14 +287,16 @@ describe("modes on RuoYi", () => {
             });
         }
 
-        it("PeerAuthentication selects the app's pods: PERMISSIVE by default, STRICT in the prod stack", async () => {
-            const selector = { matchLabels: { "app.kubernetes.io/instance": "ruoyi" } };
-            assert.deepEqual(findObject(runs.get("istio")!, "PeerAuthentication", "ruoyi", NS).spec, { selector, mtls: { mode: "PERMISSIVE" } });
+        it("one PeerAuthentication per component selects its pods (and no other's): PERMISSIVE by default, STRICT in the prod stack", async () => {
             const prod = kubeObjects((await runProgram(readStackConfig("prod"), "prod")).resources);
-            assert.deepEqual(findObject(prod, "PeerAuthentication", "ruoyi", NS).spec, { selector, mtls: { mode: "STRICT" } });
             for (const [kind, name] of WORKLOADS) {
+                const selector = { matchLabels: { "app.kubernetes.io/name": name, "app.kubernetes.io/instance": "ruoyi" } };
+                assert.deepEqual(findObject(runs.get("istio")!, "PeerAuthentication", name, NS).spec, { selector, mtls: { mode: "PERMISSIVE" } });
+                assert.deepEqual(findObject(prod, "PeerAuthentication", name, NS).spec, { selector, mtls: { mode: "STRICT" } });
+                // Istio gives a pod matched by two workload-selector policies the oldest one: exactly one matches.
                 const labels = podTemplate(prod, kind, name).metadata.labels as Record<string, string>;
-                assert.equal(labels["app.kubernetes.io/instance"], "ruoyi", `${kind}/${name} is selected`);
+                const matching = objectsOfKind(prod, "PeerAuthentication").filter((pa) => Object.entries(pa.spec.selector.matchLabels as Record<string, string>).every(([key, value]) => labels[key] === value));
+                assert.deepEqual(matching.map((pa) => pa.metadata.name), [name], `${kind}/${name}`);
             }
         });
 
@@ -373,9 +378,9 @@ describe("modes on RuoYi", () => {
                 clusters: {
                     admin: "STATIC 127.0.0.1:15000",
                     "inbound|15010": "STATIC 127.0.0.1:8080",
-                    // Sidecar to sidecar: the callees are in envoy mode too, so their inbound listener is dialled.
-                    "outbound|3306|ruoyi-mysql-mysql": "STRICT_DNS mysql-headless.ruoyi.svc.cluster.local:15010",
-                    "outbound|6379|ruoyi-redis-redis": "STRICT_DNS redis-headless.ruoyi.svc.cluster.local:15010",
+                    // The callees' own container ports, served by their pods in every mode (their sidecars' 15010 would not be, mid-switch).
+                    "outbound|3306|ruoyi-mysql-mysql": "STRICT_DNS mysql-headless.ruoyi.svc.cluster.local:3306",
+                    "outbound|6379|ruoyi-redis-redis": "STRICT_DNS redis-headless.ruoyi.svc.cluster.local:6379",
                 },
             });
             // The env the app reads and the listeners the sidecar opens agree.
@@ -394,7 +399,7 @@ describe("modes on RuoYi", () => {
                 timeout: "30s",
                 retry_policy: { retry_on: "connect-failure,refused-stream,reset,unavailable,cancelled", num_retries: 2, per_try_timeout: "5s" },
             });
-            assert.equal(summarize(bootstrap).clusters["outbound|8080|ruoyi-ruoyi-admin-http"], "STRICT_DNS ruoyi-admin-headless.ruoyi.svc.cluster.local:15010");
+            assert.equal(summarize(bootstrap).clusters["outbound|8080|ruoyi-ruoyi-admin-http"], "STRICT_DNS ruoyi-admin-headless.ruoyi.svc.cluster.local:8080");
         });
 
         it("two dependencies on the same port, one on the app's own port and one with a distinct targetPort get distinct local ports", () => {
@@ -424,10 +429,10 @@ describe("modes on RuoYi", () => {
                 clusters: {
                     admin: "STATIC 127.0.0.1:15000",
                     "inbound|15010": "STATIC 127.0.0.1:8080",
-                    "outbound|5432|shop-orders-db-pg": "STRICT_DNS orders-db-headless.shop.svc.cluster.local:15010",
-                    "outbound|6379|shop-cache-redis": "STRICT_DNS cache-headless.shop.svc.cluster.local:15010",
-                    "outbound|20000|shop-users-db-pg": "STRICT_DNS users-db-headless.shop.svc.cluster.local:15010",
-                    "outbound|20001|shop-web-http": "STRICT_DNS web-headless.shop.svc.cluster.local:15010",
+                    "outbound|5432|shop-orders-db-pg": "STRICT_DNS orders-db-headless.shop.svc.cluster.local:5432",
+                    "outbound|6379|shop-cache-redis": "STRICT_DNS cache-headless.shop.svc.cluster.local:16379",
+                    "outbound|20000|shop-users-db-pg": "STRICT_DNS users-db-headless.shop.svc.cluster.local:5432",
+                    "outbound|20001|shop-web-http": "STRICT_DNS web-headless.shop.svc.cluster.local:8080",
                 },
             });
             const deployment = manifestOf(rendered, "Deployment", "api") as Record<string, any>;
@@ -438,7 +443,7 @@ describe("modes on RuoYi", () => {
             );
         });
 
-        it("dials a callee outside envoy mode on its container port (a headless Service does no port translation)", () => {
+        it("dials a callee outside envoy mode on its container port too (a headless Service does no port translation)", () => {
             const legacy = { name: "legacy", mode: "native" as ModeName, components: [{ name: "cache", image: "redis:7", ports: [{ name: "redis", port: 6379, targetPort: 16379, protocol: "tcp" }] }] };
             const shop = { name: "shop", components: [{ name: "api", image: "shop/api:1", ports: [{ name: "http", port: 8080 }], dependsOn: ["legacy/cache"] }] };
             const rendered = render([{ spec: legacy }, { spec: shop, mode: "envoy" }]).get("shop")!;
@@ -483,7 +488,10 @@ describe("modes on RuoYi", () => {
             components: [{ name: "worker", image: "billing/worker:1", dependsOn: ["ruoyi/ruoyi-admin"] }],
         });
 
-        it("a native app calling an istio-mode app under STRICT makes it PERMISSIVE, with a warning naming both", () => {
+        const PLAINTEXT_REASON = "pluggable-mesh.io/permissive-reason";
+        const adminSelector = { matchLabels: { "app.kubernetes.io/name": "ruoyi-admin", "app.kubernetes.io/instance": "ruoyi" } };
+
+        it("a native app calling an istio-mode app under STRICT opens only the port it calls, on that component only, with a warning saying what to whom", () => {
             const rendered = render(
                 [
                     { spec: ruoyiSpec(), mode: "istio" },
@@ -493,14 +501,33 @@ describe("modes on RuoYi", () => {
             );
             const ruoyi = rendered.get("ruoyi")!;
             assert.deepEqual(ruoyi.warnings, [
-                'app "ruoyi": mtls STRICT would reject callers outside the Istio mesh (billing/worker (mode native) calls ruoyi/ruoyi-admin); using PERMISSIVE until they move to mode istio',
+                "ruoyi/ruoyi-admin: mtls STRICT, but callers outside the Istio mesh have no identity: plaintext is accepted from billing/worker (mode native) on port 8080 (http); its NetworkPolicy admits only its declared callers there; every other port stays STRICT until they move to mode istio",
             ]);
-            assert.deepEqual((manifestOf(ruoyi, "PeerAuthentication", "ruoyi") as Record<string, any>).spec.mtls, { mode: "PERMISSIVE" });
-            // The plaintext caller has no principal; the narrowest rule that still admits it.
+            assert.deepEqual(manifestOf(ruoyi, "PeerAuthentication", "ruoyi-admin"), {
+                apiVersion: "security.istio.io/v1",
+                kind: "PeerAuthentication",
+                metadata: { name: "ruoyi-admin", namespace: "ruoyi", annotations: { [PLAINTEXT_REASON]: "callers outside the Istio mesh: billing/worker (mode native) on port 8080 (http)" } },
+                spec: { selector: adminSelector, mtls: { mode: "STRICT" }, portLevelMtls: { "8080": { mode: "PERMISSIVE" } } },
+            });
+            // The other components stay STRICT on every port.
+            for (const name of ["ruoyi-ui", "mysql", "redis"]) {
+                assert.deepEqual((manifestOf(ruoyi, "PeerAuthentication", name) as Record<string, any>).spec.mtls, { mode: "STRICT" }, name);
+                assert.equal((manifestOf(ruoyi, "PeerAuthentication", name) as Record<string, any>).spec.portLevelMtls, undefined, name);
+            }
+            // The plaintext caller has no principal: "no principal" is admitted on the port it declared only.
             assert.deepEqual((manifestOf(ruoyi, "AuthorizationPolicy", "ruoyi-admin") as Record<string, any>).spec.rules, [
                 { from: [{ source: { principals: ["cluster.local/ns/ruoyi/sa/ruoyi-ruoyi-ui"] } }], to: [{ operation: { ports: ["8080"] } }] },
                 { from: [{ source: { notPrincipals: ["*"] } }], to: [{ operation: { ports: ["8080"] } }] },
             ]);
+            // The NetworkPolicy still names who may connect: ruoyi-ui and billing's worker only.
+            const policy = manifestOf(ruoyi, "NetworkPolicy", "ruoyi-admin") as Record<string, any>;
+            assert.deepEqual(
+                policy.spec.ingress.map((rule: { from?: unknown[] }) => rule.from),
+                [
+                    [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "billing" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "worker", "app.kubernetes.io/instance": "billing" } } }],
+                    [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "ruoyi-ui", "app.kubernetes.io/instance": "ruoyi" } } }],
+                ],
+            );
             assert.deepEqual(rendered.get("billing")!.warnings, ['app "billing": mode native does not encrypt or authenticate traffic; mtls STRICT is not enforced']);
             // The native caller reaches ruoyi-admin by its Service name.
             const worker = manifestOf(rendered.get("billing")!, "Deployment", "worker") as Record<string, any>;
@@ -510,20 +537,48 @@ describe("modes on RuoYi", () => {
             );
         });
 
-        it("an envoy-mode caller is named with its mode too", () => {
-            const rendered = render(
+        it("opens only the ports the caller declared: a component with two ports keeps the other STRICT", () => {
+            const spec = ruoyiSpec();
+            spec["components"].find((component: { name: string }) => component.name === "ruoyi-admin").ports.push({ name: "admin", port: 9090, protocol: "http" });
+            const worker = { name: "billing", components: [{ name: "worker", image: "billing/worker:1", dependsOn: ["ruoyi/ruoyi-admin:admin"] }] };
+            const ruoyi = render([{ spec, mode: "istio" }, { spec: worker, mode: "envoy" }], "STRICT").get("ruoyi")!;
+            assert.deepEqual((manifestOf(ruoyi, "PeerAuthentication", "ruoyi-admin") as Record<string, any>).spec.portLevelMtls, { "9090": { mode: "PERMISSIVE" } });
+            assert.deepEqual((manifestOf(ruoyi, "AuthorizationPolicy", "ruoyi-admin") as Record<string, any>).spec.rules[1], { from: [{ source: { notPrincipals: ["*"] } }], to: [{ operation: { ports: ["9090"] } }] });
+            assert.deepEqual(ruoyi.warnings, [
+                "ruoyi/ruoyi-admin: mtls STRICT, but callers outside the Istio mesh have no identity: plaintext is accepted from billing/worker (mode envoy) on port 9090 (admin); its NetworkPolicy admits only its declared callers there; every other port stays STRICT until they move to mode istio",
+            ]);
+        });
+
+        it("says so when NetworkPolicies are off: then any pod without a sidecar can connect on the opened port", () => {
+            const { apps, problems } = checkApps(
                 [
                     { spec: ruoyiSpec(), mode: "istio" },
                     { spec: billing(), mode: "envoy" },
                 ],
-                "STRICT",
+                { platform: { ...PLATFORM, networkPolicies: "off" }, defaultMtls: "STRICT" },
             );
-            assert.deepEqual(rendered.get("ruoyi")!.warnings, [
-                'app "ruoyi": mtls STRICT would reject callers outside the Istio mesh (billing/worker (mode envoy) calls ruoyi/ruoyi-admin); using PERMISSIVE until they move to mode istio',
+            assert.deepEqual(problems, []);
+            assert.deepEqual(renderApp(apps[0]!, { ...PLATFORM, networkPolicies: "off" }).warnings, [
+                "ruoyi/ruoyi-admin: mtls STRICT, but callers outside the Istio mesh have no identity: plaintext is accepted from billing/worker (mode envoy) on port 8080 (http); NetworkPolicies are off, so any pod without a sidecar can connect there; every other port stays STRICT until they move to mode istio",
             ]);
         });
 
-        it("stays STRICT, without warnings, when every caller is in mode istio", () => {
+        it("a production stack refuses it, naming the callers and the key that allows it", () => {
+            const platform = { ...PLATFORM, istio: { ...PLATFORM.istio!, refusePlaintextCallers: true } };
+            const { problems } = checkApps([{ spec: ruoyiSpec(), mode: "istio" }, { spec: billing(), mode: "native" }], { platform, defaultMtls: "STRICT" });
+            assert.deepEqual(problems, [
+                {
+                    key: "pluggable-mesh:istio.allowPlaintextCallers",
+                    message:
+                        "ruoyi/ruoyi-admin has mtls STRICT in a production stack, but callers outside the Istio mesh would need plaintext: billing/worker (mode native) on port 8080 (http); move them to mode istio, or set this key to true to open exactly those ports to them",
+                },
+            ]);
+            // Not refused when every caller is in the mesh, or the app is PERMISSIVE.
+            assert.deepEqual(checkApps([{ spec: ruoyiSpec(), mode: "istio" }, { spec: billing(), mode: "istio" }], { platform, defaultMtls: "STRICT" }).problems, []);
+            assert.deepEqual(checkApps([{ spec: ruoyiSpec(), mode: "istio" }, { spec: billing(), mode: "native" }], { platform, defaultMtls: "PERMISSIVE" }).problems, []);
+        });
+
+        it("stays STRICT on every port, without warnings, when every caller is in mode istio", () => {
             const rendered = render(
                 [
                     { spec: ruoyiSpec(), mode: "istio" },
@@ -533,7 +588,7 @@ describe("modes on RuoYi", () => {
             );
             const ruoyi = rendered.get("ruoyi")!;
             assert.deepEqual(ruoyi.warnings, []);
-            assert.deepEqual((manifestOf(ruoyi, "PeerAuthentication", "ruoyi") as Record<string, any>).spec.mtls, { mode: "STRICT" });
+            assert.deepEqual((manifestOf(ruoyi, "PeerAuthentication", "ruoyi-admin") as Record<string, any>).spec, { selector: adminSelector, mtls: { mode: "STRICT" } });
             assert.deepEqual((manifestOf(ruoyi, "AuthorizationPolicy", "ruoyi-admin") as Record<string, any>).spec.rules, [
                 {
                     from: [{ source: { principals: ["cluster.local/ns/billing/sa/billing-worker", "cluster.local/ns/ruoyi/sa/ruoyi-ruoyi-ui"] } }],
@@ -542,13 +597,15 @@ describe("modes on RuoYi", () => {
             ]);
         });
 
-        it("keeps PERMISSIVE as asked when the stack is PERMISSIVE, without a warning", () => {
+        it("keeps PERMISSIVE as asked when the stack is PERMISSIVE, without a warning; plaintext callers still get only their ports", () => {
             const rendered = render([
                 { spec: ruoyiSpec(), mode: "istio" },
                 { spec: billing(), mode: "native" },
             ]);
-            assert.deepEqual(rendered.get("ruoyi")!.warnings, []);
-            assert.deepEqual((manifestOf(rendered.get("ruoyi")!, "PeerAuthentication", "ruoyi") as Record<string, any>).spec.mtls, { mode: "PERMISSIVE" });
+            const ruoyi = rendered.get("ruoyi")!;
+            assert.deepEqual(ruoyi.warnings, []);
+            assert.deepEqual((manifestOf(ruoyi, "PeerAuthentication", "ruoyi-admin") as Record<string, any>).spec, { selector: adminSelector, mtls: { mode: "PERMISSIVE" } });
+            assert.deepEqual((manifestOf(ruoyi, "AuthorizationPolicy", "ruoyi-admin") as Record<string, any>).spec.rules[1], { from: [{ source: { notPrincipals: ["*"] } }], to: [{ operation: { ports: ["8080"] } }] });
         });
     });
 });

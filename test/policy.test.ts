@@ -248,6 +248,15 @@ describe("policy pack rules", function () {
             const explained = custom(PEER_AUTHENTICATION, "web", "shop", { selector: { matchLabels: { app: "web" } }, mtls: { mode: "PERMISSIVE" } }, { "pluggable-mesh.io/permissive-reason": "the batch jobs in ns legacy call it" });
             assert.deepEqual(productionMtls.checkStack([explained, meshed], config), []);
         });
+        it("refuses STRICT with ports opened to plaintext (portLevelMtls PERMISSIVE) unless the callers are named", function () {
+            const meshed = deployment({ podLabels: { "sidecar.istio.io/inject": "true" } });
+            const spec = { selector: { matchLabels: { app: "web" } }, mtls: { mode: "STRICT" }, portLevelMtls: { "8080": { mode: "PERMISSIVE" }, "9090": { mode: "STRICT" } } };
+            assert.deepEqual(productionMtls.checkStack([custom(PEER_AUTHENTICATION, "web", "shop", spec), meshed], config).map((violation) => violation.message), [
+                "Deployment shop/web accepts plaintext on port(s) 8080: PeerAuthentication shop/web sets portLevelMtls PERMISSIVE there; name the callers outside the mesh in pluggable-mesh.io/permissive-reason, or remove it",
+            ]);
+            const explained = custom(PEER_AUTHENTICATION, "web", "shop", spec, { "pluggable-mesh.io/permissive-reason": "callers outside the Istio mesh: billing/worker (mode native) on port 8080 (http)" });
+            assert.deepEqual(productionMtls.checkStack([explained, meshed], config), []);
+        });
         it("asks for a PeerAuthentication when none decides, unless the mesh is declared STRICT; Linkerd needs all-authenticated", function () {
             const meshed = deployment({ podLabels: { "sidecar.istio.io/inject": "true" } });
             assert.deepEqual(productionMtls.checkStack([meshed], config).map((violation) => violation.message), [

@@ -69,13 +69,17 @@ function inboundPort(component: ComponentRef, port: ResolvedPort): number {
 }
 
 /**
- * The port to dial on a dependency's pods. A headless Service resolves to pod IPs with no port
- * translation, so the caller must know what the pod listens on: the callee's own sidecar when it
- * is in this mode (sidecar to sidecar, so the callee's inbound listener sees and counts the
- * traffic), the app's container port otherwise.
+ * The port to dial on a dependency's pods: the app's own container port, whatever the callee's
+ * mode. A headless Service resolves to pod IPs with no port translation, so the caller must name a
+ * port every pod of the callee serves, and while a mode switch rolls the callee runs pods of two
+ * modes side by side: only the app's port is served by all of them (envoy's sidecar port exists
+ * only in envoy pods). It also keeps the caller's bootstrap independent of the callee's mode, so a
+ * callee's switch does not roll its callers. The price: envoy-to-envoy calls bypass the callee's
+ * sidecar, whose inbound stats then count only calls through the Service; the caller's outbound
+ * cluster still counts every request, retry and ejection (docs/authorization.md).
  */
 function podPort(dependency: DependencyModel): number {
-    return dependency.target.mode === envoyMode.name ? inboundPort(dependency.target, dependency.port) : dependency.port.targetPort;
+    return dependency.port.targetPort;
 }
 
 /**

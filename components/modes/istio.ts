@@ -1,6 +1,7 @@
-import { serviceFqdn, VERSION_LABEL, type AppModel, type ComponentModel, type ComponentRef, durationString, isHttpProtocol, type TrafficPolicy, type Problem, keyedByName, type Manifest } from "../model";
+import { serviceFqdn, VERSION_LABEL, type AppModel, type ComponentModel, type ComponentRef, type DependentRef, type ResolvedPort, durationString, isHttpProtocol, type TrafficPolicy, type Problem, keyedByName, type Manifest } from "../model";
 import { describeComponent, serviceDnsAddresses } from "./shared";
 import { type IstioPlatform, type MeshMode, type ModeNetwork, type Platform } from "./mode";
+import { PERMISSIVE_REASON_ANNOTATION } from "../../policy/contract";
 
 /**
  * Istio: sidecar injection by label (namespace and pod), `app`/`version` labels for Kiali, and the
@@ -36,9 +37,55 @@ function principalOf(ref: ComponentRef, platform: Platform): string {
     return `${platform.trustDomain}/ns/${ref.namespace}/sa/${ref.serviceAccountName}`;
 }
 
+/** The stack key that lets a production stack open STRICT components to plaintext callers. */
+const ALLOW_PLAINTEXT_KEY = "pluggable-mesh:istio.allowPlaintextCallers";
+
 /** Callers outside Istio's mesh (other modes) carry no Istio identity and cannot use mTLS. */
-function callersOutsideMesh(app: AppModel): { callee: ComponentModel; caller: ComponentRef }[] {
-    return app.components.flatMap((callee) => callee.dependents.filter((caller) => caller.mode !== MODE).map((caller) => ({ callee, caller })));
+function plaintextCallers(component: ComponentModel): DependentRef[] {
+    return component.dependents.filter((caller) => caller.mode !== MODE);
+}
+
+/** The component's ports that callers outside the mesh declared: the only ones that accept plaintext. */
+function plaintextPorts(component: ComponentModel): ResolvedPort[] {
+    const called = new Set(plaintextCallers(component).flatMap((caller) => caller.calledPorts.map((port) => port.name)));
+    return component.ports.filter((port) => called.has(port.name));
+}
+
+/** STRICT components whose out-of-mesh callers need plaintext on some ports. */
+function fallbacks(app: AppModel): ComponentModel[] {
+    return app.mtls === "STRICT" ? app.components.filter((component) => plaintextPorts(component).length > 0) : [];
+}
+
+/** Which port (by the number the pod receives it on, and its name) each out-of-mesh caller reaches plaintext. */
+function describePlaintextCallers(component: ComponentModel): string {
+    return plaintextCallers(component)
+        .map((caller) => `${caller.app}/${caller.component} (mode ${caller.mode}) on ${caller.calledPorts.map((port) => `port ${port.targetPort} (${port.name})`).join(", ")}`)
+        .join("; ");
+}
+
+/**
+ * One PeerAuthentication per component, selecting its pods only: Istio gives a workload matched by
+ * two workload-selector policies the oldest one, so an app-wide policy beside per-component
+ * exceptions would be ambiguous. Under STRICT, the ports out-of-mesh callers declared are
+ * PERMISSIVE (port-level) and every other port stays STRICT.
+ */
+function peerAuthentication(component: ComponentModel, app: AppModel): Manifest {
+    const open = app.mtls === "STRICT" ? plaintextPorts(component) : [];
+    return {
+        apiVersion: "security.istio.io/v1",
+        kind: "PeerAuthentication",
+        metadata: {
+            name: component.serviceName,
+            namespace: component.namespace,
+            ...(open.length > 0 ? { annotations: { [PERMISSIVE_REASON_ANNOTATION]: `callers outside the Istio mesh: ${describePlaintextCallers(component)}` } } : {}),
+        },
+        spec: {
+            selector: { matchLabels: component.selectorLabels },
+            mtls: { mode: app.mtls },
+            // Keys are the workload's own (container) ports, as Istio's portLevelMtls expects.
+            ...(open.length > 0 ? { portLevelMtls: Object.fromEntries(open.map((port) => [String(port.targetPort), { mode: "PERMISSIVE" }])) } : {}),
+        },
+    };
 }
 
 function destinationRule(component: ComponentModel, host: string, traffic: TrafficPolicy): Manifest {
@@ -109,11 +156,12 @@ function authorizationPolicy(component: ComponentModel, platform: Platform, isti
     const meshCallers = component.dependents.filter((caller) => caller.mode === MODE);
     const principals = meshCallers.map((caller) => principalOf(caller, platform));
     if (component.exposed && istio.gateway) principals.push(istio.gateway.principal);
-    const sources: Record<string, unknown>[] = [];
-    if (principals.length > 0) sources.push({ source: { principals: [...new Set(principals)].sort() } });
-    // Plaintext callers from other modes have no principal; admitting "no principal" is the narrowest rule that still lets them in.
-    if (component.dependents.some((caller) => caller.mode !== MODE)) sources.push({ source: { notPrincipals: ["*"] } });
     const ports = component.ports.map((port) => String(port.targetPort));
+    const rules: Record<string, unknown>[] = [];
+    if (principals.length > 0) rules.push({ from: [{ source: { principals: [...new Set(principals)].sort() } }], to: [{ operation: { ports } }] });
+    // Plaintext callers from other modes have no principal: "no principal" is admitted on the ports they declared only, and the NetworkPolicy names who may connect there.
+    const open = plaintextPorts(component).map((port) => String(port.targetPort));
+    if (open.length > 0) rules.push({ from: [{ source: { notPrincipals: ["*"] } }], to: [{ operation: { ports: open } }] });
     return [
         {
             apiVersion: "security.istio.io/v1",
@@ -122,8 +170,8 @@ function authorizationPolicy(component: ComponentModel, platform: Platform, isti
             spec: {
                 selector: { matchLabels: component.selectorLabels },
                 action: "ALLOW",
-                // No sources means no rule matches, which denies every caller: right for a component nobody declared a dependency on.
-                rules: sources.map((from) => ({ from: [from], to: [{ operation: { ports } }] })),
+                // No rules means none matches, which denies every caller: right for a component nobody declared a dependency on.
+                rules,
             },
         },
     ];
@@ -172,34 +220,30 @@ export const istioMode: MeshMode = {
                 });
             }
         }
+        if (platform.istio?.refusePlaintextCallers) {
+            for (const component of fallbacks(app)) {
+                problems.push({
+                    key: ALLOW_PLAINTEXT_KEY,
+                    message: `${describeComponent(component)} has mtls STRICT in a production stack, but callers outside the Istio mesh would need plaintext: ${describePlaintextCallers(component)}; move them to mode istio, or set this key to true to open exactly those ports to them`,
+                });
+            }
+        }
         return problems;
     },
     decorateApp(app, platform) {
         const istio = platform.istio!;
-        const outside = callersOutsideMesh(app);
-        const fallBack = app.mtls === "STRICT" && outside.length > 0;
-        const warnings = fallBack
-            ? [
-                  `app "${app.name}": mtls STRICT would reject callers outside the Istio mesh (${outside
-                      .map(({ callee, caller }) => `${caller.app}/${caller.component} (mode ${caller.mode}) calls ${describeComponent(callee)}`)
-                      .join("; ")}); using PERMISSIVE until they move to mode istio`,
-              ]
-            : [];
+        const who = platform.networkPolicies === "off" ? "NetworkPolicies are off, so any pod without a sidecar can connect there" : "its NetworkPolicy admits only its declared callers there";
         return {
             namespaceLabels: istio.namespaceInjectionLabels,
             namespaceAnnotations: {},
-            objects: keyedByName([
-                {
-                    apiVersion: "security.istio.io/v1",
-                    kind: "PeerAuthentication",
-                    metadata: { name: app.name, namespace: app.namespace },
-                    spec: { selector: { matchLabels: { "app.kubernetes.io/instance": app.name } }, mtls: { mode: fallBack ? "PERMISSIVE" : app.mtls } },
-                },
-            ]),
-            warnings,
+            objects: [],
+            warnings: fallbacks(app).map(
+                (component) =>
+                    `${describeComponent(component)}: mtls STRICT, but callers outside the Istio mesh have no identity: plaintext is accepted from ${describePlaintextCallers(component)}; ${who}; every other port stays STRICT until they move to mode istio`,
+            ),
         };
     },
-    decorateComponent(component, _app, platform) {
+    decorateComponent(component, app, platform) {
         const istio = platform.istio!;
         const host = serviceFqdn(component.serviceName, component.namespace, platform.clusterDomain);
         const hasPorts = component.ports.length > 0;
@@ -216,6 +260,7 @@ export const istioMode: MeshMode = {
             serviceAnnotations: {},
             objects: keyedByName([
                 ...(hasPorts ? [destinationRule(component, host, component.traffic), ...virtualService(component, host)] : []),
+                peerAuthentication(component, app),
                 ...authorizationPolicy(component, platform, istio),
                 ...exposure(component, host, istio),
             ]),

@@ -20,6 +20,12 @@ export interface IstioPlatform {
     namespaceInjectionLabels: Record<string, string>;
     /** The ingress gateway, when one is installed. */
     gateway?: { namespace: string; selector: Record<string, string>; principal: string };
+    /**
+     * Refuse, instead of warning, when a STRICT istio-mode component would accept plaintext from
+     * callers in other modes on the ports they declared (the stack sets it in production unless
+     * `istio.allowPlaintextCallers` is true). @default false
+     */
+    refusePlaintextCallers?: boolean;
 }
 
 /** What the platform offers the modes; built by the stack from its config. */
