@@ -128,7 +128,7 @@ describe("upstream schemas", () => {
                       : object,
             );
             assert.deepEqual(await schemaFailures(broken), [
-                "PeerAuthentication/ruoyi: data/spec/mtls/mode must be equal to one of the allowed values",
+                ...["ruoyi-ui", "ruoyi-admin", "mysql", "redis"].map((name) => `PeerAuthentication/${name}: data/spec/mtls/mode must be equal to one of the allowed values`),
                 "StatefulSet/mysql: data/spec/serviceName must be string",
             ]);
         });
