@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { checkApps, renderApp } from "../components/app";
 import { PLATFORM_DEFAULTS, type Platform } from "../components/modes";
-import { MODE_NAMES, type ModeName } from "../components/model";
+import { MODE_NAMES, resolveTraffic, type ModeName } from "../components/model";
+import { envoyBootstrapProblems } from "../components/modes/envoy/bootstrap";
 import type { Manifest } from "../components/model";
+import { validateEnvoyBootstrap } from "./support/envoyApi";
 
 /**
  * Versions of one component and a weighted split between them (issue #13 §3): the model, the
@@ -159,9 +161,134 @@ describe("versions and weighted splits", () => {
     describe("native", () => {
         it("cannot split: a warning naming the declared weights and what happens instead", () => {
             assert.deepEqual(render(shop(), "native").warnings, [
-                "shop/reviews: mode native cannot split traffic between versions (declared v1 80%, v2 20%); the Service spreads requests over the pods of every version in proportion to their replicas (v1 1, v2 1, v3 1)",
+                "shop/reviews: mode native has no proxy to split traffic between versions (declared v1 80%, v2 20%); only callers in mode envoy apply it, every other caller reaches every version in proportion to its replicas (v1 1, v2 1, v3 1)",
             ]);
             assert.deepEqual(render(shop({ traffic: undefined }), "native").warnings, [], "no split, no warning (negative control)");
+        });
+    });
+
+    describe("envoy", () => {
+        const bootstrapOf = (objects: readonly Manifest[], component: string) => {
+            const configMap = objects.find((object) => object.kind === "ConfigMap" && object.metadata.name.startsWith(`${component}-envoy-`)) as Record<string, any>;
+            return JSON.parse(configMap.data["envoy.json"]) as Record<string, any>;
+        };
+
+        it("the caller's sidecar routes by weight to a cluster per version, each on that version's headless Service", () => {
+            const { objects, warnings } = render(shop(), "envoy");
+            const bootstrap = bootstrapOf(objects, "page");
+            const listener = bootstrap.static_resources.listeners.find((candidate: { name: string }) => candidate.name === "outbound|20000|shop-reviews-http");
+            const route = listener.filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0].route;
+            assert.deepEqual(route.weighted_clusters, {
+                clusters: [
+                    { name: "outbound|20000|shop-reviews-http|v1", weight: 80 },
+                    { name: "outbound|20000|shop-reviews-http|v2", weight: 20 },
+                ],
+            });
+            assert.equal(route.cluster, undefined);
+            const clusters = bootstrap.static_resources.clusters.filter((cluster: { name: string }) => cluster.name.includes("shop-reviews"));
+            assert.deepEqual(
+                clusters.map((cluster: Record<string, any>) => [cluster.name, cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address]),
+                [
+                    ["outbound|20000|shop-reviews-http|v1", { address: "reviews-v1-headless.shop.svc.cluster.local", port_value: 15010 }],
+                    ["outbound|20000|shop-reviews-http|v2", { address: "reviews-v2-headless.shop.svc.cluster.local", port_value: 15010 }],
+                ],
+            );
+            assert.deepEqual(validateEnvoyBootstrap(bootstrap), []);
+            assert.deepEqual(warnings, []);
+        });
+
+        it("without a split: one cluster on the component's headless Service (negative control)", () => {
+            const bootstrap = bootstrapOf(render(shop({ traffic: undefined }), "envoy").objects, "page");
+            const names = bootstrap.static_resources.clusters.map((cluster: { name: string }) => cluster.name).filter((name: string) => name.includes("shop-reviews"));
+            assert.deepEqual(names, ["outbound|20000|shop-reviews-http"]);
+        });
+
+        it("the bootstrap refuses a split it cannot build: a tcp dependency, a zero weight, a version twice", () => {
+            const policy = resolveTraffic();
+            const input = {
+                nodeId: "shop.page",
+                cluster: "page",
+                adminPort: 15000,
+                statsPort: 15090,
+                inbound: [],
+                outbound: [
+                    {
+                        name: "shop-db",
+                        protocol: "tcp" as const,
+                        localPort: 5432,
+                        upstreamHost: "db-headless.shop.svc.cluster.local",
+                        upstreamPort: 5432,
+                        policy,
+                        split: [
+                            { version: "v1", upstreamHost: "db-v1-headless.shop.svc.cluster.local", weight: 0 },
+                            { version: "v1", upstreamHost: "db-v1-headless.shop.svc.cluster.local", weight: 100 },
+                        ],
+                    },
+                ],
+            };
+            assert.deepEqual(
+                envoyBootstrapProblems(input).map((problem) => `${problem.key}: ${problem.message}`),
+                [
+                    "outbound[0].split: splits HTTP requests, but the dependency is tcp; envoy's tcp_proxy is given one cluster",
+                    "outbound[0].split[0].weight: 0 is out of range; use an integer from 1 to 4294967295",
+                    'outbound[0].split[1].version: "v1" is used twice; each version gets one cluster',
+                ],
+            );
+        });
+
+        it("an Ingress does not split: exposing a split component says so", () => {
+            assert.deepEqual(render(shop({ expose: { port: "http", host: "reviews.example.com" } }), "envoy").warnings, [
+                "shop/reviews: the split between its versions (declared v1 80%, v2 20%) is applied by the callers' proxies; the Ingress does not apply it and reaches every version in proportion to its replicas (v1 1, v2 1, v3 1)",
+            ]);
+        });
+    });
+
+    describe("linkerd", () => {
+        it("the split as a Gateway API HTTPRoute on the Service, a weighted backend per version's headless Service", () => {
+            const { objects, warnings } = render(shop(), "linkerd");
+            const annotations = { "timeout.linkerd.io/request": "15s", "retry.linkerd.io/http": "5xx", "retry.linkerd.io/limit": "2", "retry.linkerd.io/timeout": "5s" };
+            assert.deepEqual(find(objects, "HTTPRoute", "reviews-http"), {
+                apiVersion: "gateway.networking.k8s.io/v1",
+                kind: "HTTPRoute",
+                metadata: { name: "reviews-http", namespace: "shop", annotations },
+                spec: {
+                    parentRefs: [{ group: "core", kind: "Service", name: "reviews", port: 9080 }],
+                    rules: [
+                        {
+                            backendRefs: [
+                                { name: "reviews-v1-headless", port: 9080, weight: 80 },
+                                { name: "reviews-v2-headless", port: 9080, weight: 20 },
+                            ],
+                        },
+                    ],
+                },
+            });
+            // The route repeats the Service's timeout and retries: a route's own annotations would override them.
+            const service = find(objects, "Service", "reviews");
+            for (const [key, value] of Object.entries(annotations)) assert.equal(service.metadata.annotations[key], value, key);
+            assert.deepEqual(warnings.filter((warning) => warning.includes("split")), []);
+        });
+
+        it("no split, no HTTPRoute (negative control)", () => {
+            assert.deepEqual(render(shop({ traffic: undefined }), "linkerd").objects.filter((object) => object.kind === "HTTPRoute"), []);
+        });
+    });
+
+    describe("callers in another mode", () => {
+        it("istio: a native caller bypasses the VirtualService; an envoy caller applies the split itself", () => {
+            const caller = (name: string) => ({ name, components: [{ name: "client", image: "docker.io/example/client:1", dependsOn: ["shop/reviews"] }] });
+            const { apps, problems } = checkApps(
+                [
+                    { spec: shop(), mode: "istio" },
+                    { spec: caller("plain"), mode: "native" },
+                    { spec: caller("sidecar"), mode: "envoy" },
+                ],
+                { platform: PLATFORM },
+            );
+            assert.deepEqual(problems, []);
+            assert.deepEqual(renderApp(apps[0]!, PLATFORM).warnings, [
+                "shop/reviews: the split between its versions (declared v1 80%, v2 20%) is applied by the callers' proxies; plain/client (mode native) does not apply it and reaches every version in proportion to its replicas (v1 1, v2 1, v3 1)",
+            ]);
         });
     });
 

@@ -1,5 +1,5 @@
 import { serviceFqdn, type AppModel, type ComponentModel, type ComponentRef, type DependencyModel, type ResolvedPort, RESERVED_PORTS, kubeName, shortHash, keyedByName, type Manifest } from "../model";
-import { describeComponent, splitNotHonoured, ingressFor } from "./shared";
+import { describeComponent, splitWarnings, ingressFor } from "./shared";
 import {
     ENVOY_ADMIN_PORT,
     ENVOY_PROMETHEUS_PATH,
@@ -94,6 +94,19 @@ const network: ModeNetwork = {
     controlPlaneEgress: () => [],
 };
 
+/** The dependency's versions with their weights, each on its own headless Service, when it declares a split. */
+function versionSplit(dependency: DependencyModel, platform: Platform): Pick<EnvoyBootstrapInput["outbound"][number], "split"> {
+    const target = dependency.target;
+    if (!target.split) return {};
+    return {
+        split: target.split.map(({ version, weight }) => ({
+            version,
+            upstreamHost: serviceFqdn(target.workloads.find((workload) => workload.version === version)!.headlessServiceName!, target.namespace, platform.clusterDomain),
+            weight,
+        })),
+    };
+}
+
 /** Everything the component's sidecar needs to know, in `component.dependencies` order. */
 function bootstrapInput(component: ComponentModel, app: AppModel, platform: Platform): EnvoyBootstrapInput {
     const localPorts = assignLocalPorts(component);
@@ -110,6 +123,7 @@ function bootstrapInput(component: ComponentModel, app: AppModel, platform: Plat
             upstreamHost: serviceFqdn(dependency.target.headlessServiceName, dependency.target.namespace, platform.clusterDomain),
             upstreamPort: podPort(dependency),
             policy: dependency.target.traffic,
+            ...versionSplit(dependency, platform),
         })),
     };
 }
@@ -190,7 +204,7 @@ export const envoyMode: MeshMode = {
             objects: [{ key: `${component.serviceName}-envoy`, manifest: configMap }, ...keyedByName(ingressFor(component, app, platform))],
             warnings: [
                 ...(component.trafficDeclared ? input.outbound.flatMap(envoyPolicyGaps).map((gap) => `${describeComponent(component)}: mode envoy: ${gap}`) : []),
-                ...splitNotHonoured(component, "envoy"),
+                ...splitWarnings(component, "envoy", false),
             ],
         };
     },

@@ -1,5 +1,5 @@
 import { serviceFqdn, VERSION_LABEL, type AppModel, type ComponentModel, type ComponentRef, type DependentRef, type ResolvedPort, durationString, isHttpProtocol, type TrafficPolicy, type Problem, keyedByName, type Manifest } from "../model";
-import { describeComponent, serviceDnsAddresses } from "./shared";
+import { describeComponent, serviceDnsAddresses, splitWarnings } from "./shared";
 import { type IstioPlatform, type MeshMode, type ModeNetwork, type Platform } from "./mode";
 import { PERMISSIVE_REASON_ANNOTATION } from "../../policy/contract";
 
@@ -264,7 +264,8 @@ export const istioMode: MeshMode = {
                 ...authorizationPolicy(component, platform, istio),
                 ...exposure(component, host, istio),
             ]),
-            warnings: [],
+            // The gateway's VirtualService carries the split, so exposure honours it.
+            warnings: splitWarnings(component, MODE, true),
         };
     },
     network,

@@ -1,12 +1,13 @@
-import { durationString, isHttpProtocol, keyedByName } from "../model";
-import { describeComponent, splitNotHonoured, ingressFor, serviceDnsAddresses } from "./shared";
+import { durationString, isHttpProtocol, keyedByName, kubeName, type ComponentModel, type Manifest, type TrafficPolicy } from "../model";
+import { describeComponent, splitWarnings, ingressFor, serviceDnsAddresses } from "./shared";
 import { PLAIN_NETWORK, type MeshMode, type ModeNetwork } from "./mode";
 
 /**
  * Linkerd: the `linkerd.io/inject` annotation on the namespace and the pod template, opaque ports
  * for TCP (Linkerd cannot detect server-speaks-first protocols such as MySQL), and the traffic
  * policy as Linkerd 2.16+ Service annotations (request timeout, retries, consecutive-failure
- * accrual). Linkerd's own mTLS is always on between meshed pods. Not supported, and reported as a
+ * accrual), and a split between versions as weighted HTTPRoute backends. Linkerd's own mTLS is
+ * always on between meshed pods. Not supported, and reported as a
  * warning: authorization (Server/AuthorizationPolicy CRDs), STRICT mTLS for unmeshed callers, and
  * connection-pool limits (max connections, pending requests).
  */
@@ -37,6 +38,48 @@ const network: ModeNetwork = {
     controlPlaneEgress: (platform) =>
         platform.linkerd ? [{ peers: [{ namespace: platform.linkerd.namespace }], ports: CONTROL_PLANE_PORTS.map((port) => ({ port, protocol: "TCP" as const })) }] : [],
 };
+
+/** Timeout and retries of HTTP requests, as Linkerd 2.16+ reads them from a Service or a route. */
+function requestAnnotations(traffic: TrafficPolicy): Record<string, string> {
+    return {
+        "timeout.linkerd.io/request": durationString(traffic.timeoutMs),
+        ...(traffic.retries.attempts > 0
+            ? {
+                  "retry.linkerd.io/http": "5xx",
+                  "retry.linkerd.io/limit": String(traffic.retries.attempts),
+                  "retry.linkerd.io/timeout": durationString(traffic.retries.perTryTimeoutMs),
+              }
+            : {}),
+    };
+}
+
+/**
+ * A split between versions as Gateway API HTTPRoutes, Linkerd's traffic-splitting mechanism: one
+ * per port, attached to the component's Service (callers keep dialling it), with a weighted
+ * backend per version, that version's headless Service. Route annotations override the Service's
+ * timeout and retry annotations, so the route repeats them.
+ */
+function splitRoutes(component: ComponentModel): Manifest[] {
+    const split = component.split;
+    if (!split) return [];
+    return component.ports.map((port) => ({
+        apiVersion: "gateway.networking.k8s.io/v1",
+        kind: "HTTPRoute",
+        metadata: { name: kubeName(component.serviceName, port.name), namespace: component.namespace, annotations: requestAnnotations(component.traffic) },
+        spec: {
+            parentRefs: [{ group: "core", kind: "Service", name: component.serviceName, port: port.port }],
+            rules: [
+                {
+                    backendRefs: split.map(({ version, weight }) => ({
+                        name: component.workloads.find((workload) => workload.version === version)!.headlessServiceName!,
+                        port: port.port,
+                        weight,
+                    })),
+                },
+            ],
+        },
+    }));
+}
 
 export const linkerdMode: MeshMode = {
     name: "linkerd",
@@ -77,20 +120,13 @@ export const linkerdMode: MeshMode = {
             "balancer.linkerd.io/failure-accrual-consecutive-max-failures": String(traffic.circuitBreaker.consecutiveErrors),
             "balancer.linkerd.io/failure-accrual-consecutive-min-penalty": durationString(traffic.circuitBreaker.baseEjectionTimeMs),
         };
-        if (http) {
-            serviceAnnotations["timeout.linkerd.io/request"] = durationString(traffic.timeoutMs);
-            if (traffic.retries.attempts > 0) {
-                serviceAnnotations["retry.linkerd.io/http"] = "5xx";
-                serviceAnnotations["retry.linkerd.io/limit"] = String(traffic.retries.attempts);
-                serviceAnnotations["retry.linkerd.io/timeout"] = durationString(traffic.retries.perTryTimeoutMs);
-            }
-        }
+        if (http) Object.assign(serviceAnnotations, requestAnnotations(traffic));
         return {
             addresses: serviceDnsAddresses(component, platform),
             pod: { labels: {}, annotations: { ...INJECT, ...opaque }, sidecars: [], volumes: [], sidecarServesPorts: false },
             serviceAnnotations,
-            objects: keyedByName(ingressFor(component, app, platform)),
-            warnings: splitNotHonoured(component, "linkerd"),
+            objects: keyedByName([...splitRoutes(component), ...ingressFor(component, app, platform)]),
+            warnings: splitWarnings(component, "linkerd", false),
         };
     },
     network,

@@ -1,4 +1,4 @@
-import { describeComponent, splitNotHonoured, ingressFor, serviceDnsAddresses } from "./shared";
+import { describeComponent, splitWarnings, ingressFor, serviceDnsAddresses } from "./shared";
 import { emptyPod, PLAIN_NETWORK, type MeshMode } from "./mode";
 import { keyedByName } from "../model";
 
@@ -29,7 +29,7 @@ export const nativeMode: MeshMode = {
         pod: emptyPod(),
         serviceAnnotations: {},
         objects: keyedByName(ingressFor(component, app, platform)),
-        warnings: splitNotHonoured(component, "native"),
+        warnings: splitWarnings(component, "native", false),
     }),
     network: PLAIN_NETWORK,
 };

@@ -1,4 +1,4 @@
-import { serviceFqdn, type Address, type AppModel, type ComponentModel, type Manifest } from "../model";
+import { serviceFqdn, type Address, type AppModel, type ComponentModel, type Manifest, type ModeName } from "../model";
 import type { Platform } from "./mode";
 
 /** Building blocks that several modes share; each mode still decides whether to use them. */
@@ -47,14 +47,30 @@ export function describeComponent(component: ComponentModel): string {
 }
 
 /**
- * The warning of a mode that cannot split traffic between a component's versions: its Service
- * balances over the pods of every version, so each version gets a share in proportion to its replicas.
+ * Whether a caller's proxy applies a split declared on a callee: an envoy sidecar routes by the
+ * callee's versions itself (a cluster per version, in every mode of the callee, as every mode keeps
+ * the per-version Services); Istio and Linkerd proxies follow the routes the callee's own mode
+ * emits, so only when the callee is in their mode; a caller without a proxy never does.
  */
-export function splitNotHonoured(component: ComponentModel, mode: string): string[] {
+export function callerAppliesSplit(caller: ModeName, callee: ModeName): boolean {
+    return caller === "envoy" || (caller === callee && (callee === "istio" || callee === "linkerd"));
+}
+
+/**
+ * What becomes of a component's declared split in its mode, as warnings: who reaches every version
+ * anyway (callers whose proxies do not apply it, an Ingress), in proportion to each version's
+ * replicas. `ingressSplits` says whether the mode's exposure applies the split (Istio's gateway does).
+ */
+export function splitWarnings(component: ComponentModel, mode: ModeName, ingressSplits: boolean): string[] {
     if (!component.split) return [];
     const declared = component.split.map(({ version, weight }) => `${version} ${weight}%`).join(", ");
     const replicas = component.workloads.map((workload) => `${workload.version} ${workload.replicas}`).join(", ");
-    return [
-        `${describeComponent(component)}: mode ${mode} cannot split traffic between versions (declared ${declared}); the Service spreads requests over the pods of every version in proportion to their replicas (${replicas})`,
-    ];
+    const everyVersion = `every version in proportion to its replicas (${replicas})`;
+    if (!callerAppliesSplit(mode, mode)) {
+        return [`${describeComponent(component)}: mode ${mode} has no proxy to split traffic between versions (declared ${declared}); only callers in mode envoy apply it, every other caller ${component.exposed ? "and the Ingress reach" : "reaches"} ${everyVersion}`];
+    }
+    const bypass = component.dependents.filter((caller) => !callerAppliesSplit(caller.mode, mode)).map((caller) => `${caller.app}/${caller.component} (mode ${caller.mode})`);
+    if (component.exposed && !ingressSplits) bypass.push("the Ingress");
+    if (bypass.length === 0) return [];
+    return [`${describeComponent(component)}: the split between its versions (declared ${declared}) is applied by the callers' proxies; ${bypass.join(", ")} ${bypass.length === 1 ? "does not apply it and reaches" : "do not apply it and reach"} ${everyVersion}`];
 }

@@ -72,6 +72,21 @@ export interface EnvoyOutbound {
     upstreamPort: number;
     /** The dependency's traffic policy (it belongs to the destination; the caller's sidecar applies it). */
     policy: TrafficPolicy;
+    /**
+     * A weighted split between the dependency's versions (HTTP only): one cluster per entry, on that
+     * version's own headless Service, instead of the one cluster on `upstreamHost`.
+     */
+    split?: EnvoyVersionUpstream[];
+}
+
+/** One version of a dependency in a weighted split. */
+export interface EnvoyVersionUpstream {
+    /** Version name; appended to the cluster name. */
+    version: string;
+    /** Fully qualified DNS name of the version's own headless Service. */
+    upstreamHost: string;
+    /** Relative weight (percent in practice); at least 1. */
+    weight: number;
 }
 
 /** Everything {@link envoyBootstrap} needs; plain data, no Pulumi inputs. */
@@ -186,8 +201,25 @@ export function envoyBootstrapProblems(input: EnvoyBootstrapInput): Problem[] {
             add(`${key}.upstreamHost`, `${JSON.stringify(dep.upstreamHost)} is not a DNS name; give the headless Service FQDN`);
         }
         policyProblems(`${key}.policy`, dep.policy, add);
+        splitProblems(key, dep, add);
     });
     return problems;
+}
+
+/** A split needs HTTP routing, distinct versions, DNS names and positive integer weights. */
+function splitProblems(key: string, dep: EnvoyOutbound, add: (key: string, message: string) => void): void {
+    if (dep.split === undefined) return;
+    if (!isHttpProtocol(dep.protocol)) add(`${key}.split`, `splits HTTP requests, but the dependency is ${dep.protocol}; envoy's tcp_proxy is given one cluster`);
+    if (dep.split.length === 0) add(`${key}.split`, "is empty; leave it out to send every request to upstreamHost");
+    const versions = new Set<string>();
+    dep.split.forEach((entry, i) => {
+        const at = `${key}.split[${i}]`;
+        if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(entry.version)) add(`${at}.version`, `${JSON.stringify(entry.version)} is not a version name; use a DNS-1123 label`);
+        else if (versions.has(entry.version)) add(`${at}.version`, `${JSON.stringify(entry.version)} is used twice; each version gets one cluster`);
+        versions.add(entry.version);
+        if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(entry.upstreamHost)) add(`${at}.upstreamHost`, `${JSON.stringify(entry.upstreamHost)} is not a DNS name; give the version's headless Service FQDN`);
+        if (!Number.isInteger(entry.weight) || entry.weight < 1 || entry.weight > UNLIMITED) add(`${at}.weight`, `${entry.weight} is out of range; use an integer from 1 to ${UNLIMITED}`);
+    });
 }
 
 function checkPort(key: string, port: number, add: (key: string, message: string) => void): void {
@@ -272,7 +304,7 @@ export function envoyBootstrap(input: EnvoyBootstrapInput): EnvoyBootstrap {
             clusters: [
                 staticCluster(ENVOY_ADMIN_CLUSTER, input.adminPort),
                 ...inbound.map(inboundCluster),
-                ...outbound.map(outboundCluster),
+                ...outbound.flatMap(outboundClusters),
             ],
         },
     };
@@ -318,14 +350,27 @@ function outboundListener(dep: EnvoyOutbound): EnvoyListener {
     if (!isHttpProtocol(dep.protocol)) {
         return listener(name, "127.0.0.1", dep.localPort, tcpProxy(statPrefix, name, tcpRetries(dep.policy)));
     }
-    const routes: JsonValue[] = [{ match: { prefix: "/" }, route: outboundRoute(name, dep.policy) }];
+    const routes: JsonValue[] = [{ match: { prefix: "/" }, route: outboundRoute(dep) }];
     return listener(name, "127.0.0.1", dep.localPort, httpConnectionManager(statPrefix, codecFor(dep.protocol), name, routes));
 }
 
-/** Route action of a dependency: its timeout (which in envoy includes all retries) and retry policy. */
-function outboundRoute(cluster: string, policy: TrafficPolicy): JsonObject {
+/** Cluster name of one version of a split dependency. */
+export function versionClusterName(localPort: number, name: string, version: string): string {
+    return `${outboundName(localPort, name)}|${version}`;
+}
+
+/**
+ * Route action of a dependency: its cluster (or its versions' clusters, weighted), its timeout
+ * (which in envoy includes all retries) and retry policy.
+ */
+function outboundRoute(dep: EnvoyOutbound): JsonObject {
+    const policy = dep.policy;
+    const name = outboundName(dep.localPort, dep.name);
+    const target: JsonObject = dep.split
+        ? { weighted_clusters: { clusters: dep.split.map((entry) => ({ name: versionClusterName(dep.localPort, dep.name, entry.version), weight: entry.weight })) } }
+        : { cluster: name };
     const route: JsonObject = {
-        cluster,
+        ...target,
         // The app dialled 127.0.0.1:<localPort>; send the dependency's DNS name as Host/:authority,
         // as it would see without the mesh (virtual hosts, gRPC authority checks).
         auto_host_rewrite: true,
@@ -410,15 +455,20 @@ function unlimitedThresholds(): JsonObject {
     return { max_connections: UNLIMITED, max_pending_requests: UNLIMITED, max_requests: UNLIMITED, max_retries: UNLIMITED };
 }
 
-function outboundCluster(dep: EnvoyOutbound): EnvoyCluster {
-    const name = outboundName(dep.localPort, dep.name);
+/** The dependency's cluster, or one per version when it is split (each with the whole policy). */
+function outboundClusters(dep: EnvoyOutbound): EnvoyCluster[] {
+    if (!dep.split) return [outboundCluster(dep, outboundName(dep.localPort, dep.name), dep.upstreamHost)];
+    return dep.split.map((entry) => outboundCluster(dep, versionClusterName(dep.localPort, dep.name, entry.version), entry.upstreamHost));
+}
+
+function outboundCluster(dep: EnvoyOutbound, name: string, upstreamHost: string): EnvoyCluster {
     const cb = dep.policy.circuitBreaker;
     return {
         name,
         // STRICT_DNS on the headless Service: one endpoint per pod, re-resolved every few seconds.
         type: "STRICT_DNS",
         connect_timeout: durationString(dep.policy.connectTimeoutMs),
-        load_assignment: loadAssignment(name, dep.upstreamHost, dep.upstreamPort),
+        load_assignment: loadAssignment(name, upstreamHost, dep.upstreamPort),
         circuit_breakers: {
             thresholds: [
                 {
