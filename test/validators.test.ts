@@ -27,7 +27,7 @@ import {
     type ToolName,
     type ValidationReport,
 } from "../cli/validate";
-import { MODE_NAMES, ruoyiConfig, workloadsConfig, type ModeName } from "./support/meshRuns";
+import { bookinfoConfig, MODE_NAMES, ruoyiConfig, workloadsConfig, type ModeName } from "./support/meshRuns";
 
 const TOOLS: ToolName[] = ["istioctl", "kube-score", "promtool"];
 
@@ -55,6 +55,8 @@ const CASES: Case[] = [
         }),
     ),
     ...MODE_NAMES.map((mode: ModeName): Case => ({ label: `the workloads fixture in mode ${mode}`, stack: "test", config: () => workloadsConfig(mode), prometheusConfigs: 0 })),
+    // The stacks render Bookinfo in native (dev), envoy (staging) and istio (prod); this is its fourth mode, with its HTTPRoute.
+    { label: "Bookinfo in mode linkerd", stack: "test", config: () => bookinfoConfig("linkerd"), prometheusConfigs: 0 },
 ];
 
 let tools: Record<ToolName, string> | undefined;

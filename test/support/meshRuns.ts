@@ -42,6 +42,13 @@ export function workloadsConfig(mode: ModeName): Record<string, string> {
     return { ...ruoyiConfig(mode), "pluggable-mesh:apps": JSON.stringify([{ spec: WORKLOADS_SPEC }]) };
 }
 
+export const BOOKINFO_SPEC = "stacks/apps/bookinfo.yaml";
+
+/** The stack of {@link ruoyiConfig}, deploying Istio's Bookinfo sample instead of RuoYi. */
+export function bookinfoConfig(mode: ModeName): Record<string, string> {
+    return { ...ruoyiConfig(mode), "pluggable-mesh:apps": JSON.stringify([{ spec: BOOKINFO_SPEC }]) };
+}
+
 /** Runs the whole program under mocks. */
 export function runProgram(config: Record<string, string>, stack = "test"): Promise<MockRun<StackOutputs>> {
     return runWithMocks(() => pluggableMesh(PROJECT_ROOT), { stack, config });
