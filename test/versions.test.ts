@@ -189,8 +189,8 @@ describe("versions and weighted splits", () => {
             assert.deepEqual(
                 clusters.map((cluster: Record<string, any>) => [cluster.name, cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address]),
                 [
-                    ["outbound|20000|shop-reviews-http|v1", { address: "reviews-v1-headless.shop.svc.cluster.local", port_value: 15010 }],
-                    ["outbound|20000|shop-reviews-http|v2", { address: "reviews-v2-headless.shop.svc.cluster.local", port_value: 15010 }],
+                    ["outbound|20000|shop-reviews-http|v1", { address: "reviews-v1-headless.shop.svc.cluster.local", port_value: 9080 }],
+                    ["outbound|20000|shop-reviews-http|v2", { address: "reviews-v2-headless.shop.svc.cluster.local", port_value: 9080 }],
                 ],
             );
             assert.deepEqual(validateEnvoyBootstrap(bootstrap), []);
