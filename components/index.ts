@@ -14,11 +14,13 @@ export {
     type IstioWebhookEndpointArgs,
     type ProxyResourcesArgs,
 } from "./istio";
-export { Observability, type KialiExposure, type ObservabilityArgs } from "./observability";
+export { Observability, prometheusPeer, type KialiExposure, type ObservabilityArgs } from "./observability";
 export { ConfigError, type IstioPlatformArgs } from "./resources";
-export { MODES, PLATFORM_DEFAULTS, type IstioPlatform, type MeshMode, type Platform } from "./modes";
+export { MODES, PLATFORM_DEFAULTS, type IstioPlatform, type MeshMode, type NetworkPeer, type Platform } from "./modes";
 export {
     MODE_NAMES,
+    NETWORK_POLICY_LEVELS,
+    type NetworkPolicyLevel,
     type AppSpec,
     type AppSpecInput,
     type ComponentSpec,
