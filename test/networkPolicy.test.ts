@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { findObject, kubeObjects, MODE_NAMES, objectsOfKind, ruoyiConfig, ruoyiObjects, runProgram, type KubeObject, type ModeName } from "./support/meshRuns";
 import { validateManifest } from "./support/schemas";
+import { checkApps, renderApp, resolvePlatform } from "../components/app";
 
 /**
  * NetworkPolicies from the declared dependency graph, in every mode (docs/authorization.md): the
@@ -58,7 +59,7 @@ describe("NetworkPolicies", () => {
             });
 
             it("denies everything else in the namespace the app owns", () => {
-                assert.deepEqual(findObject(objects, "NetworkPolicy", "default-deny", "ruoyi").spec, { podSelector: {}, policyTypes: ["Ingress"] });
+                assert.deepEqual(findObject(objects, "NetworkPolicy", "default-deny.pluggable-mesh", "ruoyi").spec, { podSelector: {}, policyTypes: ["Ingress"] });
                 assert.equal(objects.length, 5);
             });
 
@@ -93,7 +94,7 @@ describe("NetworkPolicies", () => {
 
         it("the default-deny covers egress too", async () => {
             const objects = await policies(ruoyiConfig("native", { "pluggable-mesh:networkPolicies": "ingress+egress" }));
-            assert.deepEqual(findObject(objects, "NetworkPolicy", "default-deny", "ruoyi").spec, { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+            assert.deepEqual(findObject(objects, "NetworkPolicy", "default-deny.pluggable-mesh", "ruoyi").spec, { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
         });
     });
 
@@ -114,6 +115,18 @@ describe("NetworkPolicies", () => {
             policyTypes: ["Ingress"],
             ingress: [{ ports: tcp(20001) }, { from: [{ podSelector: PROMETHEUS.podSelector }], ports: tcp(9090) }],
         });
+    });
+
+    it("a component named default-deny keeps its own policy beside the namespace's (no name is shared)", () => {
+        const platform = resolvePlatform();
+        const spec = { name: "shop", components: [{ name: "default-deny", image: "ghcr.io/acme/web:1.0.0", ports: [{ name: "http", port: 8080 }] }] };
+        const { apps, problems } = checkApps([{ spec }], { platform });
+        assert.deepEqual(problems, []);
+        const policies = renderApp(apps[0]!, platform).objects.filter((object) => object.manifest.kind === "NetworkPolicy");
+        assert.deepEqual(policies.map((object) => [object.name, object.manifest.metadata.name]), [
+            ["shop-default-deny", "default-deny"],
+            ["shop-default-deny.pluggable-mesh", "default-deny.pluggable-mesh"],
+        ]);
     });
 
     it("the schema check can fail (negative control)", async () => {

@@ -22,8 +22,12 @@ const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
 /** Cluster DNS as kubeadm, kind and most distributions deploy it (CoreDNS keeps kube-dns's label). */
 const CLUSTER_DNS: NetworkPeer = { namespace: "kube-system", podSelector: { "k8s-app": "kube-dns" } };
 const DNS_RULE: NetworkRule = { peers: [CLUSTER_DNS], ports: [{ port: 53, protocol: "UDP" }, { port: 53, protocol: "TCP" }] };
-/** Key (and Kubernetes name) of the namespace-wide default-deny policy. */
-export const DEFAULT_DENY_NAME = "default-deny";
+/**
+ * Kubernetes name of the namespace-wide default-deny policy. Component policies are named after
+ * their components (DNS-1035 labels, no dots); a NetworkPolicy name may be a DNS subdomain, so the
+ * dot keeps a component named `default-deny` from colliding with it.
+ */
+export const DEFAULT_DENY_NAME = "default-deny.pluggable-mesh";
 
 /** Every pod port, in any mode, on which a component's port is served: what callers and policies must allow. */
 export function servingPorts(component: ComponentRef, ports: readonly ResolvedPort[]): number[] {
