@@ -73,6 +73,8 @@ export interface Cluster {
     pids: Record<ComponentName, number>;
     /** Where the local istiod serves its webhooks: the value of a stack's `istio.webhookEndpoint`. */
     istiodWebhook: IstiodWebhook;
+    /** `127.0.0.1:<port>`: the local istiod's plaintext XDS server, which a sidecar's agent dials (istiod's 15010). */
+    istiodXds: string;
     stop(): Promise<void>;
 }
 
@@ -119,13 +121,17 @@ export async function stopCluster(dir: string = DEFAULT_CLUSTER_DIR, log: (messa
     for (const doomed of RUN_STATE(l)) fs.rmSync(doomed, { recursive: true, force: true });
 }
 
+function istiodXdsAddress(ports: Record<string, number>): string {
+    return `127.0.0.1:${ports["istiod.grpc"]}`;
+}
+
 /** Reads a running cluster's state from `dir`, if all of its components still run. */
 export function runningCluster(dir: string = DEFAULT_CLUSTER_DIR): Omit<Cluster, "dir" | "stop"> | undefined {
     const l = layout(dir);
     const pids = livePids(l, CLUSTER_COMPONENTS);
     if (COMPONENTS.some((name) => pids[name] === undefined) || !fs.existsSync(l.state) || !fs.existsSync(l.kubeconfig)) return undefined;
     const state = JSON.parse(fs.readFileSync(l.state, "utf8")) as State;
-    return { server: state.server, kubeconfig: l.kubeconfig, pids: pids as Record<ComponentName, number>, istiodWebhook: state.istiodWebhook };
+    return { server: state.server, kubeconfig: l.kubeconfig, pids: pids as Record<ComponentName, number>, istiodWebhook: state.istiodWebhook, istiodXds: istiodXdsAddress(state.ports) };
 }
 
 /** Each component's PID (when it runs) and log file, and the logs folder, for `cluster:status`. */
@@ -235,7 +241,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
             removeExitHooks?.();
             removeExitHooks = undefined;
         }
-        return { dir, kubeconfig: l.kubeconfig, server, pids: supervisor.pids() as Record<ComponentName, number>, istiodWebhook, stop };
+        return { dir, kubeconfig: l.kubeconfig, server, pids: supervisor.pids() as Record<ComponentName, number>, istiodWebhook, istiodXds: istiodXdsAddress(state.ports), stop };
     } catch (error) {
         await stop();
         throw error;

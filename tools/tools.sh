@@ -5,7 +5,7 @@
 # Everything goes to a cache outside the clone; nothing here is committed.
 #
 #   tools/tools.sh [targets]  build what is missing (all, or some of: cli provider istio promtool
-#                               istioctl kube-score actionlint policy-analyzer kubernetes etcd kwok pilot-discovery; `cluster` = the last four, not part of all),
+#                               istioctl kube-score actionlint policy-analyzer kubernetes etcd kwok pilot-discovery xds-dump; `cluster` = the last five, not part of all),
 #                               then print the tool paths as shell variables
 #   PLUGGABLE_MESH_TOOLS=/dir   cache directory (default: ${XDG_CACHE_HOME:-~/.cache}/pluggable-mesh/tools)
 #
@@ -29,6 +29,7 @@ KWOK_VERSION=0.8.0
 KUBE_SCORE_VERSION=1.20.0
 ACTIONLINT_VERSION=1.7.12
 
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOOLS=${PLUGGABLE_MESH_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/pluggable-mesh/tools}
 BIN=$TOOLS/bin
 mkdir -p "$BIN" "$TOOLS/build"
@@ -285,6 +286,23 @@ build_pilot_discovery() {
   echo "${ISTIO_MODULE_VERSION}" >"$stamp"
 }
 
+build_xds_dump() {
+  # Our ADS client (tools/xds-dump/main.go, on Istio's pkg/adsc): asks the embedded cluster's istiod
+  # for what it would push to a pod's sidecar. Same module as istioctl; the stamp also names the source.
+  local source=$ROOT/tools/xds-dump/main.go
+  local stamp=$TOOLS/xds-dump.version want
+  want="${ISTIO_MODULE_VERSION} $(sha256sum "$source" | cut -c1-64)"
+  if [[ -x $BIN/xds-dump && $(cat "$stamp" 2>/dev/null) == "$want" ]]; then return; fi
+  log "building xds-dump (tools/xds-dump) on istio.io/istio@${ISTIO_MODULE_VERSION} (about 2 minutes cold)"
+  local dir=$TOOLS/build/xds-dump
+  rm -rf "$dir" && mkdir -p "$dir"
+  printf 'module local/xds-dump\n\ngo 1.25\n\nrequire istio.io/istio %s\n' "${ISTIO_MODULE_VERSION}" >"$dir/go.mod"
+  cp "$source" "$dir/main.go"
+  (cd "$dir" && step "istio.io/istio@${ISTIO_MODULE_VERSION}: go mod tidy (xds-dump)" go mod tidy)
+  (cd "$dir" && step "istio.io/istio@${ISTIO_MODULE_VERSION}: go build (xds-dump)" go build -trimpath -ldflags "-s -w" -o "$BIN/xds-dump" .)
+  echo "$want" >"$stamp"
+}
+
 build_kube_score() {
   if [[ -x $BIN/kube-score && $("$BIN/kube-score" version 2>/dev/null) == *"version: ${KUBE_SCORE_VERSION}"* ]]; then return; fi
   log "building kube-score v${KUBE_SCORE_VERSION} from github.com/zegl/kube-score (about 30 seconds cold)"
@@ -331,8 +349,9 @@ for target in "${targets[@]}"; do
     etcd) build_etcd ;;
     kwok) build_kwok ;;
     pilot-discovery) build_pilot_discovery ;;
-    cluster) build_kubernetes; build_etcd; build_kwok; build_pilot_discovery ;;
-    *) fail "unknown target ${target}; use all, cli, policy-analyzer, provider, istio, promtool, istioctl, kube-score, actionlint, kubernetes, etcd, kwok, pilot-discovery or cluster" ;;
+    xds-dump) build_xds_dump ;;
+    cluster) build_kubernetes; build_etcd; build_kwok; build_pilot_discovery; build_xds_dump ;;
+    *) fail "unknown target ${target}; use all, cli, policy-analyzer, provider, istio, promtool, istioctl, kube-score, actionlint, kubernetes, etcd, kwok, pilot-discovery, xds-dump or cluster" ;;
   esac
 done
 
@@ -350,5 +369,6 @@ echo "KUBE_SCHEDULER=$BIN/kube-scheduler"
 echo "ETCD=$BIN/etcd"
 echo "KWOK=$BIN/kwok"
 echo "PILOT_DISCOVERY=$BIN/pilot-discovery"
+echo "XDS_DUMP=$BIN/xds-dump"
 echo "KWOK_STAGES=$TOOLS/kwok-${KWOK_VERSION}/stages.yaml"
 echo "TOOLS_BIN=$BIN"

@@ -3,12 +3,14 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { appSpecSchema, resolvePorts, resolveTraffic, serviceFqdn, type TrafficPolicy } from "../../components/model";
 import { analyzeIstio } from "../../cli/validate";
 import { startCluster, type Cluster } from "../../devcluster/cluster";
 import { ensureTools, openStack, PROJECT_ROOT, type EngineStack, type Tools } from "../../engine/engine";
 import { LOCAL_PROCESS_ANNOTATION } from "../../devcluster/localIstiod";
 import { identities, kubectlFor, type Kubectl } from "../support/kubectl";
+import { dumpXds, inboundPolicy, outboundCluster, outboundRoutes, referencedRouteNames, type XdsDump } from "../support/xds";
 import { runToolsScript } from "../../tools/tools";
 
 /**
@@ -45,6 +47,33 @@ function steps(): { ops: string[]; onEvent: (event: EngineEvent) => void } {
     };
 }
 
+/**
+ * RuoYi with a connection pool and outlier detection declared on ruoyi-admin, with values unlike
+ * envoy's own defaults (1024 connections, pending and active requests), so the xDS check can
+ * tell that they arrived from the spec.
+ */
+function withDeclaredBreaker(ruoyi: string): string {
+    const spec = parseYaml(ruoyi) as { components: { name: string; traffic?: Record<string, unknown> }[] };
+    const admin = spec.components.find((component) => component.name === "ruoyi-admin")!;
+    admin.traffic = {
+        ...admin.traffic,
+        connectTimeout: "3s",
+        circuitBreaker: { maxConnections: 64, maxPendingRequests: 32, maxRequests: 128, consecutiveErrors: 3, interval: "5s", baseEjectionTime: "20s", maxEjectionPercent: 40 },
+    };
+    return stringifyYaml(spec);
+}
+
+/** What envoy must carry for a traffic policy, in envoy's JSON (protobuf durations as "5s"). */
+function expectedCluster(traffic: TrafficPolicy) {
+    const seconds = (ms: number) => `${ms / 1000}s`;
+    const breaker = traffic.circuitBreaker;
+    return {
+        connectTimeout: seconds(traffic.connectTimeoutMs),
+        thresholds: { maxConnections: breaker.maxConnections, maxPendingRequests: breaker.maxPendingRequests, maxRequests: breaker.maxRequests },
+        outlierDetection: { consecutive5xx: breaker.consecutiveErrors, interval: seconds(breaker.intervalMs), baseEjectionTime: seconds(breaker.baseEjectionTimeMs), maxEjectionPercent: breaker.maxEjectionPercent },
+    };
+}
+
 describe("prod with Istio on the embedded cluster (a real istiod)", function () {
     let cluster: Cluster;
     let tools: Tools;
@@ -52,10 +81,11 @@ describe("prod with Istio on the embedded cluster (a real istiod)", function () 
     const specs: Record<"istio" | "envoy" | "native", string> = { istio: "", envoy: "", native: "" };
     const timings: string[] = [];
     let istioctl: string;
+    let xdsDump: string;
 
     before(async function () {
         tools = ensureTools();
-        istioctl = runToolsScript(["istioctl"]).ISTIOCTL!;
+        ({ ISTIOCTL: istioctl, XDS_DUMP: xdsDump } = runToolsScript(["istioctl", "xds-dump"]) as { ISTIOCTL: string; XDS_DUMP: string });
         // Config paths (specs, the kubeconfig) may not leave the project (issue #11): scratch is under out/.
         fs.mkdirSync(path.join(PROJECT_ROOT, "out"), { recursive: true });
         scratch = fs.mkdtempSync(path.join(PROJECT_ROOT, "out", "pluggable-mesh-cluster-istio-"));
@@ -64,7 +94,7 @@ describe("prod with Istio on the embedded cluster (a real istiod)", function () 
         timings.push(`cluster start ${((Date.now() - started) / 1000).toFixed(1)} s`);
         const ruoyi = fs.readFileSync(path.join(PROJECT_ROOT, "stacks", "apps", "ruoyi.yaml"), "utf8");
         specs.istio = path.join(scratch, "ruoyi.yaml");
-        fs.writeFileSync(specs.istio, ruoyi);
+        fs.writeFileSync(specs.istio, withDeclaredBreaker(ruoyi));
         // Copies of the same app under other names and namespaces, in the other modes; without an
         // Ingress, which the embedded cluster has no controller for.
         for (const mode of ["envoy", "native"] as const) {
@@ -235,6 +265,83 @@ describe("prod with Istio on the embedded cluster (a real istiod)", function () 
             control.messages.filter((message) => message.severity !== "Info"),
             [{ code: "IST0101", severity: "Error", resource: "VirtualService ruoyi/wrong-port", message: 'Referenced host:port not found: "ruoyi-admin.ruoyi.svc.cluster.local:9999"' }],
         );
+    });
+
+    it("istiod's xDS for each istio-mode pod: inbound RBAC admits exactly its declared dependents; outbound routes and clusters carry the spec's traffic policy", async function () {
+        const started = Date.now();
+        const spec = appSpecSchema.parse(parseYaml(fs.readFileSync(specs.istio, "utf8")));
+        const namespace = spec.namespace ?? spec.name;
+        // RuoYi's dependencies are components of the same app (`component` or `component:port`).
+        const targetOf = (dependency: (typeof spec.components)[number]["dependsOn"][number]) => (typeof dependency === "string" ? dependency : dependency.target).split(":")[0]!;
+        const pods = json<PodList>("get", "pods", "-n", namespace).items;
+        const podOf = (component: string) => pods.find((pod) => pod.metadata.labels?.["app.kubernetes.io/name"] === component)!;
+        const dumps = new Map<string, XdsDump>(
+            await Promise.all(
+                spec.components.map(async (component) => [component.name, await dumpXds(xdsDump, cluster.istiodXds, kubectl("get", "pod", podOf(component.name).metadata.name, "-n", namespace, "-o", "json"))] as const),
+            ),
+        );
+        timings.push(`xDS of ${dumps.size} pods ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        const principalOf = (namespace: string, account: string) => `spiffe://cluster.local/ns/${namespace}/sa/${account}`;
+        const gatewayPod = json<PodList>("get", "pods", "-n", "istio-system", "-l", "app=istio-ingressgateway").items[0]!;
+        for (const component of spec.components) {
+            const dump = dumps.get(component.name)!;
+            const pod = podOf(component.name);
+            assert.equal(dump.node.id, `sidecar~${pod.status.podIP}~${pod.metadata.name}.${namespace}~${namespace}.svc.cluster.local`);
+            // Every route configuration a listener names arrived: nothing the proxy would ask for is missing.
+            assert.deepEqual(referencedRouteNames(dump).filter((name) => !dump.routes.some((route) => route.name === name)), [], `${component.name}: routes named by listeners but not received`);
+            const dependents = spec.components.filter((caller) => caller.dependsOn.some((dependency) => targetOf(dependency) === component.name));
+            const expected = dependents.map((caller) => principalOf(namespace, podOf(caller.name).spec.serviceAccountName!));
+            if (component.expose) expected.push(principalOf("istio-system", gatewayPod.spec.serviceAccountName!));
+            for (const { targetPort } of resolvePorts(component)) {
+                const inbound = inboundPolicy(dump, targetPort);
+                // One chain, mTLS only (STRICT): istiod knows the pod by its IP and serves no plaintext chain for the port.
+                assert.deepEqual(inbound.chains, [`0.0.0.0_${targetPort} (tls)`], `${component.name}: inbound filter chains for port ${targetPort}`);
+                assert.deepEqual(inbound.rbac, [{ action: "ALLOW", policies: 1, principals: [...expected].sort(), ports: [targetPort] }], `${component.name}:${targetPort}`);
+            }
+        }
+        // Outbound: at each caller's proxy, the cluster (and for HTTP the route) to each dependency.
+        for (const caller of spec.components) {
+            const dump = dumps.get(caller.name)!;
+            for (const dependency of caller.dependsOn) {
+                const target = spec.components.find((component) => component.name === targetOf(dependency))!;
+                const traffic = resolveTraffic(spec.traffic, target.traffic);
+                const host = serviceFqdn(target.name, namespace, "cluster.local");
+                for (const port of target.ports) {
+                    const where = `${caller.name} → ${target.name}:${port.port}`;
+                    const envoyCluster = outboundCluster(dump, host, port.port);
+                    assert.ok(envoyCluster, `${where}: an outbound cluster`);
+                    const want = expectedCluster(traffic);
+                    assert.deepEqual(
+                        {
+                            connectTimeout: envoyCluster.connectTimeout,
+                            thresholds: envoyCluster.circuitBreakers?.thresholds?.[0] && {
+                                maxConnections: envoyCluster.circuitBreakers.thresholds[0].maxConnections,
+                                maxPendingRequests: envoyCluster.circuitBreakers.thresholds[0].maxPendingRequests,
+                                maxRequests: envoyCluster.circuitBreakers.thresholds[0].maxRequests,
+                            },
+                            outlierDetection: envoyCluster.outlierDetection && {
+                                consecutive5xx: envoyCluster.outlierDetection.consecutive5xx,
+                                interval: envoyCluster.outlierDetection.interval,
+                                baseEjectionTime: envoyCluster.outlierDetection.baseEjectionTime,
+                                maxEjectionPercent: envoyCluster.outlierDetection.maxEjectionPercent,
+                            },
+                        },
+                        want,
+                        where,
+                    );
+                    if (port.protocol !== "http") continue;
+                    const routes = outboundRoutes(dump, host, port.port);
+                    assert.ok(routes && routes.length > 0, `${where}: an outbound route`);
+                    for (const route of routes) {
+                        assert.deepEqual(
+                            { cluster: route.route?.cluster, timeout: route.route?.timeout, retryOn: route.route?.retryPolicy?.retryOn?.split(",").sort(), numRetries: route.route?.retryPolicy?.numRetries, perTryTimeout: route.route?.retryPolicy?.perTryTimeout },
+                            { cluster: `outbound|${port.port}||${host}`, timeout: `${traffic.timeoutMs / 1000}s`, retryOn: [...traffic.retries.retryOn].sort(), numRetries: traffic.retries.attempts, perTryTimeout: `${traffic.retries.perTryTimeoutMs / 1000}s` },
+                            where,
+                        );
+                    }
+                }
+            }
+        }
     });
 
     it("a second up on the live cluster changes nothing (no fight with istiod over the webhooks)", async function () {
