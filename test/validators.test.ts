@@ -27,7 +27,7 @@ import {
     type ToolName,
     type ValidationReport,
 } from "../cli/validate";
-import { bookinfoConfig, MODE_NAMES, ruoyiConfig, workloadsConfig, type ModeName } from "./support/meshRuns";
+import { bookinfoConfig, FEATURES_SPEC, MODE_NAMES, RUOYI_SPEC, ruoyiConfig, workloadsConfig, type ModeName } from "./support/meshRuns";
 
 const TOOLS: ToolName[] = ["istioctl", "kube-score", "promtool"];
 
@@ -48,9 +48,9 @@ const CASES: Case[] = [
     { label: "stack prod", stack: "prod", config: () => readStackConfig("prod"), prometheusConfigs: 1 },
     ...MODE_NAMES.map(
         (mode: ModeName): Case => ({
-            label: `RuoYi in mode ${mode}`,
+            label: `RuoYi and the volumes-and-externals fixture in mode ${mode}`,
             stack: "test",
-            config: () => ruoyiConfig(mode, { "pluggable-mesh:observability": OBSERVABILITY }),
+            config: () => ruoyiConfig(mode, { "pluggable-mesh:observability": OBSERVABILITY, "pluggable-mesh:apps": JSON.stringify([{ spec: RUOYI_SPEC }, { spec: FEATURES_SPEC }]) }),
             prometheusConfigs: 1,
         }),
     ),

@@ -1,5 +1,5 @@
 import { failOnProblems } from "../resources";
-import { type Problem, prototypeKeyProblems, zodProblems, buildAppModel, buildDirectory, checkExposures, checkNamespaces, linkDependents, sharedNamespaces, type AppModel, type PlacedApp, appSpecSchema, type ModeName, type SecretCatalog } from "../model";
+import { type Problem, prototypeKeyProblems, zodProblems, buildAppModel, buildDirectory, checkExposures, checkNodePorts, checkNamespaces, linkDependents, sharedNamespaces, type AppModel, type PlacedApp, appSpecSchema, type ModeName, type SecretCatalog } from "../model";
 import { modeNamed, type Platform } from "../modes";
 
 /** One app to plan: its spec as written, and where it came from. */
@@ -46,7 +46,7 @@ export function checkApps(inputs: readonly AppInput[], options: PlanOptions): { 
     problems.push(...directoryProblems);
     // The mesh's own namespaces are as off-limits to apps as Kubernetes' system namespaces.
     const meshNamespaces = [options.platform.istio?.namespace, options.platform.linkerd?.namespace].filter((namespace): namespace is string => namespace !== undefined);
-    problems.push(...checkNamespaces(placed, meshNamespaces), ...checkExposures(placed));
+    problems.push(...checkNamespaces(placed, meshNamespaces), ...checkExposures(placed), ...checkNodePorts(placed));
     const shared = sharedNamespaces(placed);
     const apps = placed.map((app) => {
         const { model, problems: appProblems } = buildAppModel(app, directory, options.defaultMtls ?? "PERMISSIVE");

@@ -1,4 +1,4 @@
-import { configFileKey, secretReferences, type SecretSource, shortHash, kubeName, type Protocol, type ExtraObject, type Manifest, findPlaceholderDependency, formatAddress, PLACEHOLDER, type Address, type AppModel, type ComponentModel, type AddressFormat, type WorkloadModel, VERSION_LABEL } from "../model";
+import { configFileKey, secretReferences, type SecretSource, shortHash, kubeName, publicServiceName, type VolumeSpec, type Protocol, type ExtraObject, type Manifest, findPlaceholderDependency, findPlaceholderExternal, formatAddress, type EnvBinding, PLACEHOLDER, type Address, type AppModel, type ComponentModel, type AddressFormat, type WorkloadModel, VERSION_LABEL } from "../model";
 import { modeNamed, networkPolicies, type ComponentDecoration, type Platform } from "../modes";
 import { SECURITY_EXEMPTION_ANNOTATION } from "../../policy/contract";
 import { autoscalerManifest, containerProbes, disruptionBudgetManifest, graceField, replicasField } from "./workloads";
@@ -43,18 +43,25 @@ export interface RenderedApp {
 
 const APP_PROTOCOL: Record<Protocol, string> = { http: "http", http2: "kubernetes.io/h2c", grpc: "grpc", tcp: "tcp" };
 
+/** How the mode reaches the component's dependencies and externals, each list in the model's order. */
+type Reach = Pick<ComponentDecoration, "addresses" | "externalAddresses">;
+
 /** Resolves `{{ dep.port.format }}` placeholders with the addresses the mode gives the component. */
-export function resolvePlaceholders(content: string, component: ComponentModel, addresses: readonly Address[]): string {
+export function resolvePlaceholders(content: string, component: ComponentModel, reach: Reach): string {
     return content.replace(PLACEHOLDER, (_match, ref: string, port: string | undefined, format: AddressFormat) => {
-        const dependency = findPlaceholderDependency(component.dependencies, component.app, ref, port)!;
-        return formatAddress(addresses[component.dependencies.indexOf(dependency)]!, format);
+        const dependency = findPlaceholderDependency(component.dependencies, component.app, ref, port);
+        if (dependency) return formatAddress(reach.addresses[component.dependencies.indexOf(dependency)]!, format);
+        const external = findPlaceholderExternal(component.externalDependencies, ref, port)!;
+        return formatAddress(reach.externalAddresses[component.externalDependencies.indexOf(external)]!, format);
     });
 }
 
-function dependencyEnv(component: ComponentModel, addresses: readonly Address[]): { name: string; value: string }[] {
-    return component.dependencies.flatMap((dependency, index) =>
-        dependency.env.map((binding) => ({ name: binding.name, value: formatAddress(addresses[index]!, binding.format) })),
-    );
+function dependencyEnv(component: ComponentModel, reach: Reach): { name: string; value: string }[] {
+    const env = (bindings: readonly EnvBinding[], address: Address) => bindings.map((binding) => ({ name: binding.name, value: formatAddress(address, binding.format) }));
+    return [
+        ...component.dependencies.flatMap((dependency, index) => env(dependency.env, reach.addresses[index]!)),
+        ...component.externalDependencies.flatMap((dependency, index) => env(dependency.env, reach.externalAddresses[index]!)),
+    ];
 }
 
 /** The Secret holding a component's named secret values (`{ secret: <name> }`); the same in every mode. */
@@ -133,6 +140,64 @@ interface SharedPod {
     volumeMounts: Record<string, unknown>[];
 }
 
+/** The pod volume of one spec volume; claims are volumeClaimTemplates instead (the StatefulSet adds their pod volumes). */
+function podVolume(volume: VolumeSpec): Record<string, unknown> | undefined {
+    if (volume.emptyDir) return { name: volume.name, emptyDir: { ...(volume.emptyDir.memory ? { medium: "Memory" } : {}), sizeLimit: volume.emptyDir.sizeLimit } };
+    if (volume.configMap) return { name: volume.name, configMap: { name: volume.configMap.name, ...(volume.configMap.items ? { items: volume.configMap.items } : {}) } };
+    return undefined;
+}
+
+/** A claim template: `storage`'s (named data) and each claim volume's, in the same shape. */
+function claimTemplate(name: string, size: string, storageClass: string | undefined, accessMode = "ReadWriteOnce"): Record<string, unknown> {
+    return {
+        metadata: { name },
+        spec: { accessModes: [accessMode], resources: { requests: { storage: size } }, ...(storageClass ? { storageClassName: storageClass } : {}) },
+    };
+}
+
+/**
+ * The component's claim templates: storage's (data) first and unchanged, so existing StatefulSets
+ * keep their volumeClaimTemplates (a change replaces them), then each claim volume's.
+ */
+function claimTemplates(spec: ComponentModel["spec"]): Record<string, unknown>[] {
+    return [
+        ...(spec.storage ? [claimTemplate("data", spec.storage.size, spec.storage.storageClass)] : []),
+        ...spec.volumes.flatMap((volume) => (volume.claim ? [claimTemplate(volume.name, volume.claim.size, volume.claim.storageClass, volume.claim.accessMode)] : [])),
+    ];
+}
+
+/**
+ * The Service that publishes ports without a host name: its own object (`<name>-public`), so the
+ * main Service never changes; named target ports, so it is the same in every mode.
+ */
+function publicServiceManifest(component: ComponentModel, labels: Record<string, string>): Manifest[] {
+    const publish = component.spec.publish;
+    if (!publish) return [];
+    return [
+        {
+            apiVersion: "v1",
+            kind: "Service",
+            metadata: { name: publicServiceName(component.component), namespace: component.namespace, labels },
+            spec: {
+                type: publish.type,
+                selector: component.selectorLabels,
+                ports: publish.ports.map((published) => {
+                    const port = component.ports.find((candidate) => candidate.name === published.port)!;
+                    return {
+                        name: port.servicePortName,
+                        port: port.port,
+                        targetPort: port.name,
+                        protocol: "TCP",
+                        appProtocol: APP_PROTOCOL[port.protocol],
+                        ...(published.nodePort === undefined ? {} : { nodePort: published.nodePort }),
+                    };
+                }),
+                ...(publish.sourceRanges ? { loadBalancerSourceRanges: publish.sourceRanges } : {}),
+            },
+        },
+    ];
+}
+
 function renderComponent(component: ComponentModel, app: AppModel, decoration: ComponentDecoration): RenderedObject[] {
     const spec = component.spec;
     const labels = { ...component.selectorLabels, "app.kubernetes.io/part-of": app.name, ...MANAGED_BY };
@@ -147,6 +212,7 @@ function renderComponent(component: ComponentModel, app: AppModel, decoration: C
     if (component.ports.length > 0) {
         objects.push({ name: prefix, manifest: serviceManifest(component, component.serviceName, component.selectorLabels, labels, decoration.serviceAnnotations, false) });
         objects.push({ name: `${prefix}-headless`, manifest: serviceManifest(component, component.headlessServiceName, component.selectorLabels, labels, {}, true) });
+        objects.push(...publicServiceManifest(component, labels).map((manifest) => ({ name: `${prefix}-public`, manifest })));
         // One per version, in every mode (a Service never comes and goes with a mode switch): the targets of weighted splits.
         for (const workload of component.workloads) {
             if (workload.headlessServiceName) {
@@ -163,7 +229,7 @@ function renderComponent(component: ComponentModel, app: AppModel, decoration: C
         const data: Record<string, string> = {};
         spec.configFiles.forEach((file, index) => {
             const key = configFileKey(index, file.path);
-            data[key] = resolvePlaceholders(file.content, component, decoration.addresses);
+            data[key] = resolvePlaceholders(file.content, component, decoration);
             shared.volumeMounts.push({ name: "config-files", mountPath: file.path, subPath: key, readOnly: true });
         });
         const hash = shortHash(JSON.stringify(data), 10);
@@ -181,6 +247,11 @@ function renderComponent(component: ComponentModel, app: AppModel, decoration: C
     if (spec.storage) {
         shared.volumeMounts.push({ name: "data", mountPath: spec.storage.mountPath });
     }
+    for (const volume of spec.volumes) {
+        const podVolumeOf = podVolume(volume);
+        if (podVolumeOf) shared.volumes.push(podVolumeOf);
+        shared.volumeMounts.push({ name: volume.name, mountPath: volume.mountPath, ...(volume.configMap ? { readOnly: true } : {}) });
+    }
     for (const workload of component.workloads) {
         const manifest = workloadManifest(component, workload, decoration, shared);
         objects.push({ name: `${prefix}${workload.keySuffix}`, manifest });
@@ -190,7 +261,7 @@ function renderComponent(component: ComponentModel, app: AppModel, decoration: C
     return objects;
 }
 
-/** The Deployment (or StatefulSet, with storage) of one workload of the component. */
+/** The Deployment (or StatefulSet, with storage or claim volumes) of one workload of the component. */
 function workloadManifest(component: ComponentModel, workload: WorkloadModel, decoration: ComponentDecoration, shared: SharedPod): Manifest {
     const spec = component.spec;
     const { volumes, volumeMounts } = shared;
@@ -202,7 +273,7 @@ function workloadManifest(component: ComponentModel, workload: WorkloadModel, de
         ports: component.ports.map((port) =>
             decoration.pod.sidecarServesPorts ? { containerPort: port.targetPort, protocol: "TCP" } : { name: port.name, containerPort: port.targetPort, protocol: "TCP" },
         ),
-        env: [...appEnv(component, workload.env), ...dependencyEnv(component, decoration.addresses)],
+        env: [...appEnv(component, workload.env), ...dependencyEnv(component, decoration)],
         ...(spec.resources ? { resources: spec.resources } : {}),
         ...containerProbes(component),
         ...(volumeMounts.length > 0 ? { volumeMounts } : {}),
@@ -232,7 +303,8 @@ function workloadManifest(component: ComponentModel, workload: WorkloadModel, de
         labels: { ...shared.labels, ...workload.selectorLabels },
         ...(spec.securityExemption ? { annotations: { [SECURITY_EXEMPTION_ANNOTATION]: spec.securityExemption } } : {}),
     };
-    if (spec.storage) {
+    const claims = claimTemplates(spec);
+    if (claims.length > 0) {
         return {
             apiVersion: "apps/v1",
             kind: "StatefulSet",
@@ -242,16 +314,7 @@ function workloadManifest(component: ComponentModel, workload: WorkloadModel, de
                 serviceName: component.headlessServiceName,
                 selector: { matchLabels: workload.selectorLabels },
                 template,
-                volumeClaimTemplates: [
-                    {
-                        metadata: { name: "data" },
-                        spec: {
-                            accessModes: ["ReadWriteOnce"],
-                            resources: { requests: { storage: spec.storage.size } },
-                            ...(spec.storage.storageClass ? { storageClassName: spec.storage.storageClass } : {}),
-                        },
-                    },
-                ],
+                volumeClaimTemplates: claims,
             },
         };
     }

@@ -1,5 +1,5 @@
 import type { Problem } from "./problems";
-import type { AppSpec, ComponentSpec } from "./spec";
+import { VOLUME_SOURCES, type AppSpec, type ComponentSpec } from "./spec";
 import type { Manifest } from "./manifest";
 import { configMapKey, dns1035Label, dnsLabel, dnsSubdomain, labelKey, labelValue, MAX_ANNOTATIONS_BYTES, MAX_CONFIG_MAP_BYTES, normalMountPath, parseQuantity } from "./syntax";
 import { given } from "./userText";
@@ -58,6 +58,7 @@ export function checkMountPaths(component: ComponentSpec, at: string): Problem[]
         ...component.secretFiles.map((file, index): [string, string] => [`secretFiles[${index}].path`, file.path]),
     ];
     if (component.storage) mounts.push(["storage.mountPath", component.storage.mountPath]);
+    component.volumes.forEach((volume, index) => mounts.push([`volumes[${index}].mountPath`, volume.mountPath]));
     for (const [field, mountPath] of mounts) {
         const normal = normalMountPath(mountPath);
         const first = seen.get(normal);
@@ -67,6 +68,37 @@ export function checkMountPaths(component: ComponentSpec, at: string): Problem[]
             seen.set(normal, field);
         }
     }
+    return problems;
+}
+
+/**
+ * Volume names a component may not use: the ones we give our own volumes (`data` is `storage`'s
+ * claim, `config-files` the configFiles, `envoy-config` envoy mode's bootstrap) and the prefixes of
+ * the volumes Istio's and Linkerd's injectors add to the pod.
+ */
+export const RESERVED_VOLUME_NAMES: readonly string[] = ["data", "config-files", "envoy-config", "workload-socket", "credential-socket", "workload-certs"];
+export const RESERVED_VOLUME_PREFIXES: readonly string[] = ["istio-", "istiod-", "linkerd-", "envoy-"];
+
+/** Volume names used twice or reserved, and volumes without exactly one source. */
+export function checkVolumes(component: ComponentSpec, at: string): Problem[] {
+    const problems: Problem[] = [];
+    const names = new Set<string>();
+    component.volumes.forEach((volume, index) => {
+        const key = `${at}.volumes[${index}]`;
+        if (RESERVED_VOLUME_NAMES.includes(volume.name) || RESERVED_VOLUME_PREFIXES.some((prefix) => volume.name.startsWith(prefix))) {
+            problems.push({
+                key: `${key}.name`,
+                message: `${given(volume.name)} is reserved for volumes the modes and meshes add; choose a name that is not ${RESERVED_VOLUME_NAMES.join(", ")} and starts with none of ${RESERVED_VOLUME_PREFIXES.join(", ")}`,
+            });
+        } else if (names.has(volume.name)) {
+            problems.push({ key: `${key}.name`, message: `volume name "${volume.name}" is used twice in component "${component.name}"` });
+        }
+        names.add(volume.name);
+        const sources = VOLUME_SOURCES.filter((source) => volume[source] !== undefined);
+        if (sources.length !== 1) {
+            problems.push({ key, message: `volume "${volume.name}" has ${sources.length === 0 ? "no source" : `${sources.length} sources (${sources.join(", ")})`}; give exactly one of ${VOLUME_SOURCES.join(", ")}` });
+        }
+    });
     return problems;
 }
 
@@ -122,6 +154,26 @@ export function checkExposures(apps: readonly SourcedSpec[]): Problem[] {
             } else {
                 owners.set(route, `${spec.name}/${component.name}`);
             }
+        });
+    }
+    return problems;
+}
+
+/** Two published components asking for the same node port: a node port is unique in the whole cluster. */
+export function checkNodePorts(apps: readonly SourcedSpec[]): Problem[] {
+    const problems: Problem[] = [];
+    const owners = new Map<number, string>();
+    for (const { spec, source } of apps) {
+        spec.components.forEach((component, index) => {
+            component.publish?.ports.forEach((port, portIndex) => {
+                if (port.nodePort === undefined) return;
+                const owner = owners.get(port.nodePort);
+                if (owner !== undefined) {
+                    problems.push({ key: `${source}: components[${index}].publish.ports[${portIndex}].nodePort`, message: `node port ${port.nodePort} is already published by ${owner}; a node port is unique in the cluster` });
+                } else {
+                    owners.set(port.nodePort, `${spec.name}/${component.name}`);
+                }
+            });
         });
     }
     return problems;

@@ -1,10 +1,11 @@
 import type { Problem } from "./problems";
-import { checkConfigFileLimits, checkMountPaths, checkResources, namespaceOf, PLACEHOLDER } from "./limits";
+import { checkConfigFileLimits, checkMountPaths, checkResources, checkVolumes, namespaceOf, PLACEHOLDER } from "./limits";
 import { given } from "./userText";
 import { didYouMean } from "./zodProblems";
 import { kubeName } from "./names";
 import { checkWorkload, DEFAULT_REPLICAS, withComponentDefaults } from "./workloads";
-import { isHttpProtocol, type Protocol, type TrafficPolicy } from "./policy";
+import { isHttpProtocol, type ExternalProtocol, type Protocol, type TrafficPolicy } from "./policy";
+import { isIpv4 } from "./syntax";
 import {
     parseDependencyRef,
     RESERVED_PORTS,
@@ -13,6 +14,7 @@ import {
     type AppSpec,
     type ComponentSpec,
     DEFAULT_VERSION,
+    type ExternalSpec,
     type ModeName,
     type SecretSource,
 } from "./spec";
@@ -104,10 +106,50 @@ export interface DependentRef extends ComponentRef {
     calledPorts: ResolvedPort[];
 }
 
+/** A port of an external dependency. */
+export interface ExternalPort {
+    name: string;
+    port: number;
+    protocol: ExternalProtocol;
+}
+
+/**
+ * A service outside the stack that components of one app call (a managed database, another
+ * cluster's service): where it is and how it is spoken to. Modes reach it their own way; egress
+ * rules (NetworkPolicy) use `host`/`hostKind` and the port numbers.
+ */
+export interface ExternalTarget {
+    /** The app that declares it; only its components may depend on it. */
+    app: string;
+    /** Its name in `dependsOn` and placeholders (a DNS-1035 label, unique among the app's components and externals). */
+    name: string;
+    /** The declaring app's namespace, where mode objects for it (an Istio ServiceEntry) live. */
+    namespace: string;
+    /** A fully qualified DNS name outside the cluster, or an IPv4 address. */
+    host: string;
+    /** Whether `host` is resolved by DNS or is an IPv4 address. */
+    hostKind: "dns" | "ipv4";
+    ports: ExternalPort[];
+    /** How callers treat it: the app's traffic policy with the external's own merged on. */
+    traffic: TrafficPolicy;
+    /** Whether the spec declares a traffic policy (on the app or the external). */
+    trafficDeclared: boolean;
+}
+
+/** A component's dependency on one port of an external. */
+export interface ExternalDependencyModel {
+    target: ExternalTarget;
+    port: ExternalPort;
+    /** Variables to set, with the documented defaults first and the app's own names after. */
+    env: EnvBinding[];
+}
+
 export interface ComponentModel extends ComponentRef {
     spec: ComponentSpec;
     /** One entry per (dependency, port) pair. */
     dependencies: DependencyModel[];
+    /** One entry per (external, port) pair, in the order declared. */
+    externalDependencies: ExternalDependencyModel[];
     /** Components that declared a dependency on this one, in any app, each with the ports of this one it declared. */
     dependents: DependentRef[];
 }
@@ -126,6 +168,8 @@ export interface AppModel {
     components: ComponentModel[];
     /** What the model changed or left out of the spec (dropped default variables), for the user to read. */
     warnings: string[];
+    /** Services outside the stack its components depend on (declared in the spec, used or not). */
+    externals: ExternalTarget[];
 }
 
 /** The named secret values an app may reference (`{ secret: <name> }`), and how a user adds one, for messages. */
@@ -235,7 +279,7 @@ export function buildDirectory(apps: readonly PlacedApp[]): { directory: Directo
             // Workload names count too: a version's Deployment `reviews-v1` and a component named `reviews-v1` would be one object.
             const versionNames = ref.workloads.filter((workload) => workload.keySuffix !== "").flatMap((workload) => [workload.name, ...(workload.headlessServiceName ? [workload.headlessServiceName] : [])]);
             // A version declared twice is reported once, by checkVersions.
-            const names = new Set([ref.serviceName, ref.headlessServiceName, ...versionNames]);
+            const names = new Set([ref.serviceName, ref.headlessServiceName, ...versionNames, ...(component.publish ? [publicServiceName(component.name)] : [])]);
             for (const serviceName of names) {
                 const key = `${namespace}/${serviceName}`;
                 const owner = servicesByNamespace.get(key);
@@ -255,15 +299,29 @@ export function buildDirectory(apps: readonly PlacedApp[]): { directory: Directo
     return { directory, problems };
 }
 
+/** The Service that publishes a component's ports without a host name: its own, so the main Service never changes. */
+export function publicServiceName(component: string): string {
+    return `${component}-public`;
+}
+
 function envPrefix(name: string): string {
     return name.toUpperCase().replace(/-/g, "_");
 }
 
 /** The documented default variables for a dependency port: `<COMPONENT>_<PORT>_{HOST,PORT,ADDR,URL}`, and without `_<PORT>` for its first port. */
 export function defaultEnvBindings(target: ComponentRef, port: ResolvedPort): EnvBinding[] {
-    const prefixes = [`${envPrefix(target.component)}_${envPrefix(port.name)}`];
-    if (target.ports[0]?.name === port.name) {
-        prefixes.push(envPrefix(target.component));
+    return defaultEnvFor(target.component, target.ports[0]?.name === port.name, port.name);
+}
+
+/** The same default variables for an external's port: `<EXTERNAL>_<PORT>_{HOST,PORT,ADDR,URL}`, and without `_<PORT>` for its first port. */
+export function defaultExternalEnvBindings(target: ExternalTarget, port: ExternalPort): EnvBinding[] {
+    return defaultEnvFor(target.name, target.ports[0]?.name === port.name, port.name);
+}
+
+function defaultEnvFor(name: string, firstPort: boolean, portName: string): EnvBinding[] {
+    const prefixes = [`${envPrefix(name)}_${envPrefix(portName)}`];
+    if (firstPort) {
+        prefixes.push(envPrefix(name));
     }
     const formats: [string, AddressFormat][] = [["HOST", "host"], ["PORT", "port"], ["ADDR", "address"], ["URL", "url"]];
     return prefixes.flatMap((prefix) => formats.map(([suffix, format]) => ({ name: `${prefix}_${suffix}`, format })));
@@ -290,6 +348,19 @@ function checkPorts(component: ComponentSpec, at: string, problems: Problem[]): 
         targets.add(target);
     });
     const portNames = component.ports.map((port) => port.name);
+    component.publish?.ports.forEach((published, index) => {
+        if (!names.has(published.port)) {
+            problems.push({ key: `${at}.publish.ports[${index}].port`, message: `${given(published.port)} is not a port of component "${component.name}"; use one of ${portNames.join(", ") || "(no ports declared)"}` });
+        } else if (component.publish!.ports.findIndex((other) => other.port === published.port) !== index) {
+            problems.push({ key: `${at}.publish.ports[${index}].port`, message: `port "${published.port}" is published twice` });
+        }
+        if (published.nodePort !== undefined && component.publish!.ports.findIndex((other) => other.nodePort === published.nodePort) !== index) {
+            problems.push({ key: `${at}.publish.ports[${index}].nodePort`, message: `node port ${published.nodePort} is used twice` });
+        }
+    });
+    if (component.publish?.sourceRanges && component.publish.type !== "LoadBalancer") {
+        problems.push({ key: `${at}.publish.sourceRanges`, message: `source ranges restrict a load balancer; a ${component.publish.type} Service has none, so use type LoadBalancer or drop sourceRanges` });
+    }
     const exposed = component.expose && component.ports.find((port) => port.name === component.expose!.port);
     if (component.expose && !exposed) {
         problems.push({ key: `${at}.expose.port`, message: `${given(component.expose.port)} is not a port of component "${component.name}"; use one of ${portNames.join(", ") || "(no ports declared)"}` });
@@ -315,6 +386,10 @@ function checkVersions(component: ComponentSpec, at: string, problems: Problem[]
         }
         if (component.storage) {
             problems.push({ key: `${at}.versions`, message: `component "${component.name}" has storage (a StatefulSet with claims per replica); versions run as Deployments, so drop one of storage and versions` });
+        }
+        const claim = component.volumes.find((volume) => volume.claim);
+        if (claim) {
+            problems.push({ key: `${at}.versions`, message: `component "${component.name}" has the claim volume "${claim.name}" (a StatefulSet with claims per replica); versions run as Deployments, so drop one of the claim and versions` });
         }
         const seen = new Set<string>();
         versions.forEach((version, index) => {
@@ -424,20 +499,60 @@ function settleDefaults(offers: readonly DefaultOffer[], userNames: ReadonlyMap<
     return dropped;
 }
 
-/** Resolves the dependencies of one component against the directory, reporting every unknown reference. */
-function resolveDependencies(app: AppSpec, component: ComponentSpec, at: string, directory: Directory, problems: Problem[], warnings: string[]): DependencyModel[] {
+/** A component's resolved dependencies: on components of the stack, and on the app's externals. */
+interface ResolvedDependencies {
+    dependencies: DependencyModel[];
+    externalDependencies: ExternalDependencyModel[];
+}
+
+/** Resolves the dependencies of one component against the directory and the app's externals, reporting every unknown reference. */
+function resolveDependencies(
+    app: AppSpec,
+    component: ComponentSpec,
+    at: string,
+    directory: Directory,
+    externals: ReadonlyMap<string, ExternalTarget>,
+    problems: Problem[],
+    warnings: string[],
+): ResolvedDependencies {
     const userNames = userEnvNames(component, at, problems);
     const withDefaults = component.dependencyEnvDefaults ?? app.dependencyEnvDefaults;
-    const resolved: { dependency: DependencyModel; entry: number; ref: string }[] = [];
+    const resolved: { dependency: DependencyModel | ExternalDependencyModel; external: boolean; entry: number; ref: string }[] = [];
     const offers: DefaultOffer[] = [];
     component.dependsOn.forEach((dependency, index) => {
         const key = `${at}.dependsOn[${index}]`;
         const { target: refText, env } = typeof dependency === "string" ? { target: dependency, env: {} } : dependency;
         const ref = parseDependencyRef(refText);
         const targetApp = ref.app ?? app.name;
+        const customEnv = Object.entries(env);
+        const external = ref.app === undefined ? externals.get(ref.component) : undefined;
+        if (external) {
+            let ports = external.ports;
+            if (ref.port !== undefined) {
+                ports = external.ports.filter((port) => port.name === ref.port);
+                if (ports.length === 0) {
+                    problems.push({ key, message: `"${ref.port}" is not a port of external "${external.name}"; use one of ${external.ports.map((p) => p.name).join(", ")}` });
+                    return;
+                }
+            }
+            if (customEnv.length > 0 && ports.length > 1) {
+                problems.push({ key: `${key}.env`, message: `"${refText}" has ${ports.length} ports; name one ("${refText}:${ports[0]!.name}") to map variables to its address` });
+                return;
+            }
+            for (const port of ports) {
+                const shown = ports.length > 1 ? `${refText}:${port.name}` : refText;
+                const addressed = `external ${external.app}/${external.name}:${port.name}`;
+                if (withDefaults) for (const binding of defaultExternalEnvBindings(external, port)) offers.push({ binding, entry: index, ref: shown, target: addressed });
+                resolved.push({ dependency: { target: external, port, env: customEnv.map(([name, format]) => ({ name, format })) }, external: true, entry: index, ref: shown });
+            }
+            return;
+        }
         const target = directory.get(directoryKey(targetApp, ref.component));
         if (!target) {
-            const known = [...directory.values()].filter((c) => c.app === targetApp).map((c) => (ref.app ? `${c.app}/${c.component}` : c.component));
+            const known = [
+                ...[...directory.values()].filter((c) => c.app === targetApp).map((c) => (ref.app ? `${c.app}/${c.component}` : c.component)),
+                ...(ref.app === undefined ? [...externals.keys()].map((name) => `${name} (external)`) : []),
+            ];
             problems.push({
                 key,
                 message: `"${refText}" is not a component ${ref.app ? `of app "${targetApp}"` : `of this app`}; known: ${known.join(", ") || "(none)"}`,
@@ -459,7 +574,6 @@ function resolveDependencies(app: AppSpec, component: ComponentSpec, at: string,
             problems.push({ key, message: `"${refText}" declares no ports, so there is nothing to connect to` });
             return;
         }
-        const customEnv = Object.entries(env);
         if (customEnv.length > 0 && ports.length > 1) {
             problems.push({ key: `${key}.env`, message: `"${refText}" has ${ports.length} ports; name one ("${refText}:${ports[0]!.name}") to map variables to its address` });
             return;
@@ -468,15 +582,19 @@ function resolveDependencies(app: AppSpec, component: ComponentSpec, at: string,
             const addressed = `${directoryKey(target.app, target.component)}:${port.name}`;
             const shown = ports.length > 1 ? `${refText}:${port.name}` : refText;
             if (withDefaults) for (const binding of defaultEnvBindings(target, port)) offers.push({ binding, entry: index, ref: shown, target: addressed });
-            resolved.push({ dependency: { target, port, env: customEnv.map(([name, format]) => ({ name, format })) }, entry: index, ref: shown });
+            resolved.push({ dependency: { target, port, env: customEnv.map(([name, format]) => ({ name, format })) }, external: false, entry: index, ref: shown });
         }
     });
     const dropped = settleDefaults(offers, userNames, at, warnings);
     // Defaults first, then the app's own names, each dependency keeping only its surviving defaults.
-    return resolved.map(({ dependency, entry, ref }) => {
+    const settled = resolved.map(({ dependency, external, entry, ref }) => {
         const defaults = offers.filter((offer) => offer.entry === entry && offer.ref === ref && !dropped.has(offer)).map((offer) => offer.binding);
-        return { ...dependency, env: [...defaults, ...dependency.env] };
+        return { dependency: { ...dependency, env: [...defaults, ...dependency.env] }, external };
     });
+    return {
+        dependencies: settled.filter((entry) => !entry.external).map((entry) => entry.dependency as DependencyModel),
+        externalDependencies: settled.filter((entry) => entry.external).map((entry) => entry.dependency as ExternalDependencyModel),
+    };
 }
 
 /** Every `{ secret: <name> }` of a component (in env and secretFiles) with the field it sits in. */
@@ -496,11 +614,11 @@ function checkSecretReferences(component: ComponentSpec, at: string, secrets: Se
     }
 }
 
-function checkConfigFiles(component: ComponentSpec, at: string, dependencies: DependencyModel[], app: string, problems: Problem[]): void {
+function checkConfigFiles(component: ComponentSpec, at: string, resolved: ResolvedDependencies, app: string, problems: Problem[]): void {
     problems.push(...checkMountPaths(component, at), ...checkConfigFileLimits(component, at));
     component.configFiles.forEach((file, index) => {
         for (const match of file.content.matchAll(PLACEHOLDER)) {
-            if (!findPlaceholderDependency(dependencies, app, match[1]!, match[2])) {
+            if (!findPlaceholderDependency(resolved.dependencies, app, match[1]!, match[2]) && !findPlaceholderExternal(resolved.externalDependencies, match[1]!, match[2])) {
                 problems.push({
                     key: `${at}.configFiles[${index}].content`,
                     message: `placeholder ${given(match[0])} refers to no declared dependency; declare ${given(`${match[1]}${match[2] ? `:${match[2]}` : ""}`)} in dependsOn`,
@@ -516,12 +634,55 @@ export function findPlaceholderDependency(dependencies: readonly DependencyModel
     return dependencies.find((dependency) => dependency.target.app === targetApp && dependency.target.component === component && (port === undefined || dependency.port.name === port));
 }
 
+/** Finds the external dependency a placeholder names (externals are named without an app); the first declared port when no port is named. */
+export function findPlaceholderExternal(dependencies: readonly ExternalDependencyModel[], ref: string, port: string | undefined): ExternalDependencyModel | undefined {
+    return dependencies.find((dependency) => dependency.target.name === ref && (port === undefined || dependency.port.name === port));
+}
+
+/** The app's externals by name, with a problem for each that is declared twice or named like a component. */
+function buildExternals(placed: PlacedApp, problems: Problem[]): Map<string, ExternalTarget> {
+    const { spec, source } = placed;
+    const externals = new Map<string, ExternalTarget>();
+    const components = new Set(spec.components.map((component) => component.name));
+    spec.externals.forEach((external: ExternalSpec, index) => {
+        const at = `${source}: externals[${index}]`;
+        if (components.has(external.name)) {
+            problems.push({ key: `${at}.name`, message: `"${external.name}" is already a component of app "${spec.name}"; externals and components share one set of names` });
+            return;
+        }
+        if (externals.has(external.name)) {
+            problems.push({ key: `${at}.name`, message: `external "${external.name}" is declared twice in app "${spec.name}"` });
+            return;
+        }
+        const names = new Set<string>();
+        const numbers = new Set<number>();
+        external.ports.forEach((port, portIndex) => {
+            if (names.has(port.name)) problems.push({ key: `${at}.ports[${portIndex}].name`, message: `port name "${port.name}" is used twice in external "${external.name}"` });
+            if (numbers.has(port.port)) problems.push({ key: `${at}.ports[${portIndex}].port`, message: `port ${port.port} is used twice in external "${external.name}"` });
+            names.add(port.name);
+            numbers.add(port.port);
+        });
+        externals.set(external.name, {
+            app: spec.name,
+            name: external.name,
+            namespace: namespaceOf(spec),
+            host: external.host,
+            hostKind: isIpv4(external.host) ? "ipv4" : "dns",
+            ports: external.ports.map((port) => ({ name: port.name, port: port.port, protocol: port.protocol })),
+            traffic: resolveTraffic(spec.traffic, external.traffic),
+            trafficDeclared: spec.traffic !== undefined || external.traffic !== undefined,
+        });
+    });
+    return externals;
+}
+
 /** Builds one app's model; `problems` lists everything wrong with it, keyed by its source. */
 export function buildAppModel(placed: PlacedApp, directory: Directory, defaultMtls: "STRICT" | "PERMISSIVE"): { model: AppModel; problems: Problem[] } {
     const { spec, mode, source } = placed;
     const problems: Problem[] = [];
     const warnings: string[] = [];
     const seen = new Set<string>();
+    const externals = buildExternals(placed, problems);
     const components = spec.components.map((written, index) => {
         const at = `${source}: components[${index}]`;
         const component = withComponentDefaults(written, spec.componentDefaults);
@@ -529,21 +690,21 @@ export function buildAppModel(placed: PlacedApp, directory: Directory, defaultMt
         seen.add(component.name);
         checkPorts(component, at, problems);
         checkVersions(component, at, problems);
-        problems.push(...checkResources(component, at), ...checkWorkload(component, at));
-        const dependencies = resolveDependencies(spec, component, at, directory, problems, warnings);
-        checkConfigFiles(component, at, dependencies, spec.name, problems);
+        problems.push(...checkResources(component, at), ...checkWorkload(component, at), ...checkVolumes(component, at));
+        const resolved = resolveDependencies(spec, component, at, directory, externals, problems, warnings);
+        checkConfigFiles(component, at, resolved, spec.name, problems);
         checkSecretReferences(component, at, placed.secrets, problems);
         const ref = directory.get(directoryKey(spec.name, component.name))!;
         const model: ComponentModel = {
             ...ref,
             spec: component,
-            dependencies,
+            ...resolved,
             dependents: [],
         };
         return model;
     });
     return {
-        model: { name: spec.name, namespace: namespaceOf(spec), createNamespace: spec.createNamespace, retainNamespace: false, mode, mtls: spec.mtls ?? defaultMtls, components, warnings },
+        model: { name: spec.name, namespace: namespaceOf(spec), createNamespace: spec.createNamespace, retainNamespace: false, mode, mtls: spec.mtls ?? defaultMtls, components, warnings, externals: [...externals.values()] },
         problems,
     };
 }
@@ -574,7 +735,14 @@ export function linkDependents(apps: readonly AppModel[]): void {
 export interface Address {
     host: string;
     port: number;
-    protocol: Protocol;
+    protocol: ExternalProtocol;
+}
+
+/** The scheme of an address's `url` format: http for HTTP protocols, https for HTTP over TLS, tcp otherwise. */
+function urlScheme(protocol: ExternalProtocol): string {
+    if (protocol === "https") return "https";
+    if (protocol === "tls") return "tcp";
+    return isHttpProtocol(protocol) ? "http" : "tcp";
 }
 
 /** Writes an address in one of the formats apps read. */
@@ -587,7 +755,7 @@ export function formatAddress(address: Address, format: AddressFormat): string {
         case "address":
             return `${address.host}:${address.port}`;
         case "url":
-            return `${isHttpProtocol(address.protocol) ? "http" : "tcp"}://${address.host}:${address.port}`;
+            return `${urlScheme(address.protocol)}://${address.host}:${address.port}`;
     }
 }
 

@@ -12,6 +12,20 @@ export type Protocol = "http" | "http2" | "grpc" | "tcp";
 
 export const PROTOCOLS: readonly Protocol[] = ["http", "http2", "grpc", "tcp"];
 
+/**
+ * Protocol of a port outside the stack (an external dependency): ours, plus TLS that the mesh can
+ * only pass through, since the app itself verifies the server's certificate. `https` is HTTP over
+ * TLS (its URL is `https://`); `tls` is any other protocol over TLS, from its first byte.
+ */
+export type ExternalProtocol = Protocol | "https" | "tls";
+
+export const EXTERNAL_PROTOCOLS: readonly ExternalProtocol[] = [...PROTOCOLS, "https", "tls"];
+
+/** True when the app itself speaks TLS to the port, so a proxy in between can only pass the bytes through. */
+export function isTlsProtocol(protocol: ExternalProtocol): protocol is "https" | "tls" {
+    return protocol === "https" || protocol === "tls";
+}
+
 /** True when a protocol is HTTP-based, so requests (not just connections) can be timed and retried. */
 export function isHttpProtocol(protocol: Protocol): boolean {
     return protocol !== "tcp";

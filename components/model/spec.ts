@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { DNS_1035_LABEL, DNS_1123_LABEL, IANA_SERVICE_NAME, MAX_INT32, configMapKey, dnsLabel, dnsSubdomain, envVarName as envVarNameRule, fileMountPath, hostName, imageReference, labelValue, mountPath, quantity as quantityRule, ruleString } from "./syntax";
+import { DNS_1035_LABEL, DNS_1123_LABEL, IANA_SERVICE_NAME, MAX_INT32, configMapKey, dnsLabel, ipv4Cidr, relativeFilePath, dnsSubdomain, envVarName as envVarNameRule, externalHost, fileMountPath, hostName, imageReference, labelValue, mountPath, quantity as quantityRule, ruleString } from "./syntax";
 import { given } from "./userText";
-import { PROTOCOLS, RETRY_CONDITIONS, type TrafficPolicy } from "./policy";
+import { EXTERNAL_PROTOCOLS, PROTOCOLS, RETRY_CONDITIONS, type ExternalProtocol, type TrafficPolicy } from "./policy";
 import { autoscalingSchema, componentDefaultsSchema, disruptionBudgetSchema, probeSchema, resourcesSchema, terminationGracePeriodSchema } from "./workloadSpec";
 
 /**
@@ -113,13 +113,15 @@ export function resolveTraffic(...specs: (TrafficSpec | undefined)[]): TrafficPo
     return policy;
 }
 
+const portName = z
+    .string()
+    .max(15)
+    .regex(IANA_SERVICE_NAME, { error: (issue) => `expected a port name of lowercase letters, digits and single dashes (≤15 characters), given ${given(issue.input)}` });
+const portNumber = z.number().int().min(1).max(65535);
+
 const portSchema = z.strictObject({
-    name: z
-        .string()
-        .max(15)
-        .regex(IANA_SERVICE_NAME, { error: (issue) => `expected a port name of lowercase letters, digits and single dashes (≤15 characters), given ${given(issue.input)}` })
-        .describe("Port name, an IANA service name; also the container port's name."),
-    port: z.number().int().min(1).max(65535).describe("Port of the Service, the one callers use."),
+    name: portName.describe("Port name, an IANA service name; also the container port's name."),
+    port: portNumber.describe("Port of the Service, the one callers use."),
     targetPort: z.number().int().min(1).max(65535).optional().describe("Port the container listens on. Default: the same as port."),
     protocol: z.enum(PROTOCOLS).default("http").describe("Application protocol: decides HTTP routing, retries and appProtocol."),
 });
@@ -210,6 +212,83 @@ const secretFileSchema = z
     .strictObject({ path: ruleString(fileMountPath).describe("Absolute path of the file in the container (not under /var/run/secrets, no '..')."), ...secretSourceFields })
     .superRefine(oneSecretSource);
 
+// ── Volumes beyond `storage` (helper "volumes"): one source per volume; a new source is one more optional key ──
+
+/** The sources a volume may take its content from; each volume names exactly one (checked in the model). */
+export const VOLUME_SOURCES = ["emptyDir", "configMap", "claim"] as const;
+export type VolumeSource = (typeof VOLUME_SOURCES)[number];
+
+/** The access modes a claim may ask for (PersistentVolumeClaim `accessModes`). */
+export const CLAIM_ACCESS_MODES = ["ReadWriteOnce", "ReadWriteOncePod", "ReadOnlyMany", "ReadWriteMany"] as const;
+
+const volumeSchema = z.strictObject({
+    name: ruleString(dnsLabel).describe("Volume name, a DNS-1123 label unique in the component; a claim's PersistentVolumeClaims are named `<name>-<component>-<replica>`."),
+    mountPath: ruleString(mountPath).describe("Where the volume is mounted in the app container."),
+    emptyDir: z
+        .strictObject({
+            sizeLimit: quantity.describe("Most the volume may hold (a Kubernetes quantity); the kubelet evicts the pod beyond it."),
+            memory: z.boolean().default(false).describe("Backed by memory (tmpfs) instead of the node's disk; counts against the pod's memory limit."),
+        })
+        .optional()
+        .describe("A scratch directory that lives as long as the pod."),
+    configMap: z
+        .strictObject({
+            name: ruleString(dnsSubdomain).describe("An existing ConfigMap in the app's namespace (not created here)."),
+            items: z
+                .array(
+                    z.strictObject({
+                        key: ruleString(configMapKey).describe("Key in the ConfigMap."),
+                        path: ruleString(relativeFilePath).describe("File name under mountPath (relative, no '..')."),
+                    }),
+                )
+                .min(1)
+                .optional()
+                .describe("Only these keys, at these paths. Default: every key as a file of its name."),
+        })
+        .optional()
+        .describe("The files of an existing ConfigMap, mounted read-only; a change to it reaches the files in about a minute, without a restart."),
+    claim: z
+        .strictObject({
+            size: quantity.describe("Size of each replica's claim (a Kubernetes quantity)."),
+            storageClass: ruleString(dnsSubdomain).optional().describe("StorageClass of the claims. Default: the cluster's default class."),
+            accessMode: z.enum(CLAIM_ACCESS_MODES).default("ReadWriteOnce").describe("Access mode of the claims."),
+        })
+        .optional()
+        .describe("A PersistentVolumeClaim per replica, as with `storage`: makes the component a StatefulSet. Adding, changing or removing a claim replaces the StatefulSet (its claims stay)."),
+});
+export type VolumeSpec = z.infer<typeof volumeSchema>;
+
+// ── Exposure without a host name (helper "volumes") ──
+
+/** Service types that publish ports outside the cluster without a host name. */
+export const PUBLISH_TYPES = ["LoadBalancer", "NodePort"] as const;
+/** The API server's default `--service-node-port-range`. */
+export const NODE_PORT_RANGE = { from: 30000, to: 32767 } as const;
+
+const publishSchema = z.strictObject({
+    type: z.enum(PUBLISH_TYPES).describe("LoadBalancer: a cloud load balancer's address; NodePort: a port on every node."),
+    ports: z
+        .array(
+            z.strictObject({
+                port: z.string().describe("Name of the component's port to publish (any protocol)."),
+                nodePort: z
+                    .number()
+                    .int()
+                    .min(NODE_PORT_RANGE.from)
+                    .max(NODE_PORT_RANGE.to)
+                    .optional()
+                    .describe(`Node port, unique in the cluster (${NODE_PORT_RANGE.from}-${NODE_PORT_RANGE.to}). Default: one Kubernetes picks.`),
+            }),
+        )
+        .min(1)
+        .describe("Ports to publish, on the same numbers as the component's Service."),
+    sourceRanges: z
+        .array(ruleString(ipv4Cidr))
+        .min(1)
+        .optional()
+        .describe("LoadBalancer only: client address ranges (IPv4 CIDRs) the load balancer admits. Default: any."),
+});
+
 const componentSchema = z.strictObject({
     name: z
         .string()
@@ -229,7 +308,7 @@ const componentSchema = z.strictObject({
         .record(envVarName, z.union([z.string(), secretEnvSchema]))
         .default({})
         .describe("Environment variables: a plain value, or `{ secret: <name> }` / `{ secretKeyRef: { name, key } }` for a value from a secret (never written into the workload)."),
-    dependsOn: z.array(dependencySchema).default([]).describe("Components this one calls: `component[:port]` or `app/component[:port]`, or `{ target, env }`."),
+    dependsOn: z.array(dependencySchema).default([]).describe("Components this one calls: `component[:port]`, `app/component[:port]` or one of the app's externals by name, or `{ target, env }`."),
     configFiles: z
         .array(
             z.strictObject({
@@ -262,6 +341,10 @@ const componentSchema = z.strictObject({
         })
         .optional()
         .describe("Persistent storage: makes the component a StatefulSet with a volume claim per replica."),
+    volumes: z
+        .array(volumeSchema)
+        .default([])
+        .describe("More volumes, each with one source: `emptyDir`, `configMap` (an existing one) or `claim`. `storage` stays the claim named data."),
     expose: z
         .strictObject({
             port: z.string().describe("Name of the port to expose (an HTTP port)."),
@@ -291,7 +374,41 @@ const componentSchema = z.strictObject({
         .describe(
             "Versions of the component running side by side (one Deployment `<name>-<version>` each, selected by its app.kubernetes.io/version label; one Service for all of them). Default: one workload `<name>` of `version`.",
         ),
+    publish: publishSchema
+        .optional()
+        .describe("Publishes ports without a host name on a Service of its own (`<name>-public`), of type LoadBalancer or NodePort, the same in every mode."),
 });
+
+// ── External dependencies: addresses outside the stack (helper "volumes") ──
+
+/** The longest external name: it prefixes the names of its Istio objects (`<name>.external`) and its default variables. */
+export const MAX_EXTERNAL_NAME_LENGTH = MAX_COMPONENT_NAME_LENGTH;
+
+const externalSchema = z.strictObject({
+    name: z
+        .string()
+        .max(MAX_EXTERNAL_NAME_LENGTH)
+        .regex(DNS_1035_LABEL, { error: (issue) => `expected a DNS-1035 label (lowercase letters, digits, dashes; starts with a letter), given ${given(issue.input)}` })
+        .describe("Name components use in `dependsOn` and placeholders, like a component's; unique among the app's components and externals."),
+    host: ruleString(externalHost).describe("Where it is: a fully qualified DNS name outside the cluster or an IPv4 address."),
+    ports: z
+        .array(
+            z.strictObject({
+                name: portName.describe("Port name, an IANA service name; used in `dependsOn` (`name:port`), placeholders and default variables."),
+                port: portNumber.describe("Port number at the host."),
+                protocol: z
+                    .enum(EXTERNAL_PROTOCOLS as [ExternalProtocol, ...ExternalProtocol[]], {
+                        error: (issue) => `${given(issue.input)} is not a protocol; use one of ${EXTERNAL_PROTOCOLS.join(", ")}`,
+                    })
+                    .default("tcp")
+                    .describe("Application protocol: http, http2 and grpc are plaintext the mesh can route; https and tls are passed through (the app verifies the certificate); tcp is any other."),
+            }),
+        )
+        .min(1)
+        .describe("Ports the app uses at the host."),
+    traffic: trafficSchema.optional().describe("Traffic policy for calls to it where the mode can apply it, merged onto the app's."),
+});
+export type ExternalSpec = z.infer<typeof externalSchema>;
 
 export const appSpecSchema = z.strictObject({
     name: z
@@ -310,6 +427,10 @@ export const appSpecSchema = z.strictObject({
         .describe("Set the default variables `<COMPONENT>[_<PORT>]_{HOST,PORT,ADDR,URL}` for every dependency (a name the app maps itself always wins; colliding defaults are dropped with a warning); false sets only mapped names."),
     componentDefaults: componentDefaultsSchema.optional().describe("Workload settings every component inherits unless it sets its own (per value)."),
     components: z.array(componentSchema).min(1).describe("The app's components: one workload and its Services each."),
+    externals: z
+        .array(externalSchema)
+        .default([])
+        .describe("Services outside the stack (a managed database, another cluster's service) that components depend on by name, as on a component."),
 });
 
 /** An app spec as written (before defaults). */

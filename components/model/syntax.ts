@@ -57,6 +57,54 @@ export const hostName: SyntaxRule = (value) => {
     return undefined;
 };
 
+/** An IPv4 address in dotted-quad form, each part 0-255 without leading zeros (which some resolvers read as octal). */
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** True when a value is an IPv4 address as {@link externalHost} accepts it. */
+export function isIpv4(value: string): boolean {
+    return IPV4.test(value);
+}
+
+/**
+ * IPv4 ranges that never name a service outside the pod (RFC 6890): "this network", loopback (in
+ * envoy mode 127.0.0.1 is the sidecar itself), link-local (169.254.169.254 is the cloud metadata
+ * service: a spec must not route to it), multicast and the reserved block with broadcast.
+ */
+const NOT_A_SERVICE_IPV4: readonly [first: number, last: number, what: string][] = [
+    [0, 0, "the unspecified network 0.0.0.0/8"],
+    [127, 127, "loopback 127.0.0.0/8 (the pod itself)"],
+    [224, 255, "multicast or reserved (224.0.0.0/3)"],
+];
+
+/**
+ * The host of an external dependency: a fully qualified DNS name (at least two labels, so the pod's
+ * search domains never turn it into an in-cluster name) or an IPv4 address. Refused: names inside
+ * the cluster (`*.svc`, `*.svc.<domain>`, `*.cluster.local`: depend on the component instead),
+ * `localhost`, loopback, link-local (the metadata service), multicast and reserved addresses, and
+ * IPv6 literals (not supported yet: URLs would need brackets).
+ */
+export const externalHost: SyntaxRule = (value) => {
+    const allowed = "use a fully qualified DNS name such as \"db.example.com\" or an IPv4 address such as \"10.20.0.5\"";
+    if (value.includes(":")) return `${given(value)} is an IPv6 address or has a port; IPv6 is not supported and the port belongs in ports, so ${allowed}`;
+    if (/^[\d.]+$/.test(value)) {
+        if (!isIpv4(value)) return `${given(value)} is not an IPv4 address (four parts 0-255, no leading zeros); ${allowed}`;
+        const [first, second] = value.split(".").map(Number) as [number, number];
+        if (first === 169 && second === 254) return `${given(value)} is link-local 169.254.0.0/16 (the cloud metadata service lives there), not a service; ${allowed}`;
+        const range = NOT_A_SERVICE_IPV4.find(([low, high]) => first >= low && first <= high);
+        if (range) return `${given(value)} is ${range[2]}, not a service outside the cluster; ${allowed}`;
+        return undefined;
+    }
+    const problem = dnsSubdomain(value);
+    if (problem) return `${problem.replace("is not a DNS name", "is not a host name")}`;
+    if (!value.includes(".")) return `${given(value)} is a single label, which the pod's DNS search domains would resolve inside the cluster; ${allowed}`;
+    const labels = value.split(".");
+    if (labels.at(-1) === "localhost" || value === "localhost") return `${given(value)} is the pod itself, not a service outside the cluster; ${allowed}`;
+    if (labels.includes("svc") || value.endsWith(".cluster.local")) {
+        return `${given(value)} is a name inside the cluster; depend on the component itself (dependsOn: app/component) instead of an external`;
+    }
+    return undefined;
+};
+
 /** A label value: at most 63 characters, alphanumeric at both ends, '-', '_' and '.' inside (or empty). */
 export const labelValue: SyntaxRule = (value) =>
     LABEL_VALUE.test(value) && value.length <= MAX_LABEL_LENGTH
@@ -172,18 +220,39 @@ export const mountPath: SyntaxRule = (value) => {
 /** The path of a file mounted into a container: a {@link mountPath} that names a file (not ending in '/'). */
 export const fileMountPath: SyntaxRule = (value) => (value.endsWith("/") ? `${given(value)} is a folder; give the path of a file (not ending in '/')` : mountPath(value));
 
+/** A file path under a mount point (a ConfigMap item's `path`): relative, without '..' segments or NUL, naming a file. */
+export const relativeFilePath: SyntaxRule = (value) =>
+    value.length > 0 && value.length <= MAX_SUBDOMAIN_LENGTH && !value.startsWith("/") && !value.endsWith("/") && !value.includes("\0") && !value.split("/").includes("..")
+        ? undefined
+        : `${given(value)} is not a relative file path; use a path without a leading '/', '..' segments or NUL, naming a file, at most ${MAX_SUBDOMAIN_LENGTH} characters`;
+
+/** An IPv4 range in CIDR notation ("203.0.113.0/24"), its address without host bits beyond the prefix. */
+export const ipv4Cidr: SyntaxRule = (value) => {
+    const [address, bits, extra] = value.split("/");
+    const prefix = Number(bits);
+    const shape = extra === undefined && address !== undefined && isIpv4(address) && bits !== undefined && /^(0|[1-9]\d?)$/.test(bits) && prefix <= 32;
+    if (!shape) return `${given(value)} is not an IPv4 CIDR; use an address and a prefix length, such as "203.0.113.0/24"`;
+    const number = address.split(".").reduce((sum, part) => sum * 256 + Number(part), 0);
+    const hostBits = prefix === 32 ? 0 : number % 2 ** (32 - prefix);
+    return hostBits === 0 ? undefined : `${given(value)} has host bits set beyond /${prefix}; give the network address of the range`;
+};
+
 /** What each shared rule allows, in the words the generated configuration reference shows. */
 const RULE_DESCRIPTIONS = new Map<SyntaxRule, string>([
     [dnsLabel, "a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters"],
     [dns1035Label, "a DNS-1035 label: lowercase letters, digits and '-', starting with a letter, at most 63 characters"],
     [dnsSubdomain, "a DNS name: dot-separated labels, none empty, each at most 63 characters, at most 253 in all"],
     [hostName, "a host name: dot-separated labels, none empty, each at most 63 characters, at most 253 in all"],
+    [externalHost, "a fully qualified DNS name (not inside the cluster) or an IPv4 address (not loopback, link-local or multicast)"],
     [labelValue, "a label value: letters, digits, '-', '_', '.', alphanumeric at both ends, at most 63 characters"],
     [envVarName, "an environment variable name: letters, digits, '_', '-', '.', not starting with a digit"],
     [imageReference, "an OCI image reference: [registry/]repository[:tag][@digest]"],
     [quantity, "a Kubernetes quantity, e.g. 500m, 256Mi, 10Gi"],
     [mountPath, "an absolute path without '..', ':' or NUL, not '/' and not under /var/run/secrets"],
     [fileMountPath, "an absolute file path without '..', ':' or NUL, not under /var/run/secrets, each mounted once"],
+    [relativeFilePath, "a relative file path without '..' segments"],
+    [ipv4Cidr, "an IPv4 CIDR such as 203.0.113.0/24"],
+    [configMapKey, "a ConfigMap key: letters, digits, '-', '_' and '.'"],
 ]);
 
 /** A zod string checked by a rule, so the schemas and the components say the same thing about the same value. */

@@ -1,4 +1,4 @@
-import { serviceFqdn, type AppModel, type ComponentModel, type ComponentRef, type DependencyModel, type ResolvedPort, RESERVED_PORTS, kubeName, shortHash, keyedByName, type Manifest } from "../model";
+import { serviceFqdn, type Address, type AppModel, type ComponentModel, type ComponentRef, type DependencyModel, type ExternalDependencyModel, isTlsProtocol, type Protocol, type ResolvedPort, RESERVED_PORTS, kubeName, shortHash, keyedByName, type Manifest } from "../model";
 import { describeComponent, splitWarnings, ingressFor } from "./shared";
 import {
     ENVOY_ADMIN_PORT,
@@ -39,16 +39,28 @@ export const ENVOY_CONFIG_HASH_ANNOTATION = "pluggable-mesh.io/envoy-config-hash
 export const LOWEST_LOCAL_PORT = 1024;
 
 /**
- * Chooses the 127.0.0.1 port the app dials for each dependency: the dependency's own port when it
- * is free and unprivileged, otherwise the next free port from 20000. Ports the app itself listens
- * on and the sidecar's reserved range are never handed out, and two dependencies never share a port.
+ * Externals the sidecar proxies: plaintext ones. For https and tls the app itself verifies the
+ * server's certificate against the name it dialled, which 127.0.0.1 would never match; those it
+ * dials at their own address, past the sidecar (envoy mode intercepts nothing).
+ */
+function proxiedExternals(component: ComponentModel): ExternalDependencyModel[] {
+    return component.externalDependencies.filter((dependency) => !isTlsProtocol(dependency.port.protocol));
+}
+
+/**
+ * Chooses the 127.0.0.1 port the app dials for each dependency, then for each external the sidecar
+ * proxies: the target's own port when it is free and unprivileged, otherwise the next free port
+ * from 20000. Ports the app itself listens on and the sidecar's reserved range are never handed
+ * out, and two dependencies never share a port. Dependencies come first, so declaring an external
+ * never moves them.
  */
 export function assignLocalPorts(component: ComponentModel): number[] {
     const taken = new Set<number>(component.ports.map((port) => port.targetPort));
     const isFree = (port: number) => port >= LOWEST_LOCAL_PORT && !taken.has(port) && (port < RESERVED_PORTS.from || port > RESERVED_PORTS.to);
     let fallback = LOCAL_PORT_FALLBACK_BASE;
-    return component.dependencies.map((dependency) => {
-        let port = dependency.port.port;
+    const wanted = [...component.dependencies.map((dependency) => dependency.port.port), ...proxiedExternals(component).map((dependency) => dependency.port.port)];
+    return wanted.map((wantedPort) => {
+        let port = wantedPort;
         if (!isFree(port)) {
             while (!isFree(fallback)) fallback++;
             port = fallback;
@@ -116,16 +128,48 @@ function bootstrapInput(component: ComponentModel, app: AppModel, platform: Plat
         adminPort: ENVOY_ADMIN_PORT,
         statsPort: ENVOY_STATS_PORT,
         inbound: component.ports.map((port) => ({ portName: port.name, protocol: port.protocol, listenPort: inboundPort(component, port), appPort: port.targetPort })),
-        outbound: component.dependencies.map((dependency, index) => ({
-            name: outboundName(dependency),
-            protocol: dependency.port.protocol,
-            localPort: localPorts[index]!,
-            upstreamHost: serviceFqdn(dependency.target.headlessServiceName, dependency.target.namespace, platform.clusterDomain),
-            upstreamPort: podPort(dependency),
-            policy: dependency.target.traffic,
-            ...versionSplit(dependency, platform),
-        })),
+        outbound: [
+            ...component.dependencies.map((dependency, index) => ({
+                name: outboundName(dependency),
+                protocol: dependency.port.protocol,
+                localPort: localPorts[index]!,
+                upstreamHost: serviceFqdn(dependency.target.headlessServiceName, dependency.target.namespace, platform.clusterDomain),
+                upstreamPort: podPort(dependency),
+                policy: dependency.target.traffic,
+                ...versionSplit(dependency, platform),
+            })),
+            ...proxiedExternals(component).map((dependency, index) => ({
+                // Dotted, unlike component dependencies' dashed ids, so the two can never collide.
+                name: `external.${dependency.target.name}.${dependency.port.name}`,
+                // proxiedExternals leaves only our own plaintext protocols.
+                protocol: dependency.port.protocol as Protocol,
+                localPort: localPorts[component.dependencies.length + index]!,
+                upstreamHost: dependency.target.host,
+                upstreamPort: dependency.port.port,
+                upstreamResolution: dependency.target.hostKind === "ipv4" ? ("static" as const) : ("dns" as const),
+                policy: dependency.target.traffic,
+            })),
+        ],
     };
+}
+
+/** Where the app dials each external: 127.0.0.1 at its local port when the sidecar proxies it, its own address otherwise. */
+function externalAddresses(component: ComponentModel, input: EnvoyBootstrapInput): Address[] {
+    const proxied = proxiedExternals(component);
+    return component.externalDependencies.map((dependency) => {
+        const index = proxied.indexOf(dependency);
+        const port = index >= 0 ? input.outbound[component.dependencies.length + index]!.localPort : dependency.port.port;
+        return { host: index >= 0 ? "127.0.0.1" : dependency.target.host, port, protocol: dependency.port.protocol };
+    });
+}
+
+/** Sentences about externals the sidecar does not proxy, for the component's warnings. */
+function unproxiedExternalGaps(component: ComponentModel): string[] {
+    const passed = component.externalDependencies.filter((dependency) => isTlsProtocol(dependency.port.protocol));
+    return passed.map(
+        (dependency) =>
+            `${describeComponent(component)}: mode envoy does not proxy ${dependency.port.protocol} port "${dependency.port.name}" of external "${dependency.target.name}": the app dials ${dependency.target.host}:${dependency.port.port} itself so it can verify the certificate, and its traffic policy is not applied`,
+    );
 }
 
 export const envoyMode: MeshMode = {
@@ -188,6 +232,7 @@ export const envoyMode: MeshMode = {
         return {
             // The bootstrap builder sorts its listeners; the addresses keep the order of the dependencies.
             addresses: component.dependencies.map((dependency, index) => ({ host: "127.0.0.1", port: input.outbound[index]!.localPort, protocol: dependency.port.protocol })),
+            externalAddresses: externalAddresses(component, input),
             pod: {
                 labels: {},
                 annotations: {
@@ -205,6 +250,7 @@ export const envoyMode: MeshMode = {
             warnings: [
                 ...(component.trafficDeclared ? input.outbound.flatMap(envoyPolicyGaps).map((gap) => `${describeComponent(component)}: mode envoy: ${gap}`) : []),
                 ...splitWarnings(component, "envoy", false),
+                ...unproxiedExternalGaps(component),
             ],
         };
     },

@@ -1,5 +1,5 @@
-import { serviceFqdn, VERSION_LABEL, type AppModel, type ComponentModel, type ComponentRef, type DependentRef, type ResolvedPort, durationString, isHttpProtocol, type TrafficPolicy, type Problem, keyedByName, type Manifest } from "../model";
-import { describeComponent, serviceDnsAddresses, splitWarnings } from "./shared";
+import { serviceFqdn, VERSION_LABEL, type AppModel, type ComponentModel, type ComponentRef, type DependentRef, type ResolvedPort, durationString, isHttpProtocol, type TrafficPolicy, type Problem, keyedByName, type Manifest, type ExternalTarget, type ExternalProtocol } from "../model";
+import { declaredExternalAddresses, describeComponent, externalObjectName, serviceDnsAddresses, splitWarnings } from "./shared";
 import { type IstioPlatform, type MeshMode, type ModeNetwork, type Platform } from "./mode";
 import { PERMISSIVE_REASON_ANNOTATION } from "../../policy/contract";
 
@@ -63,21 +63,37 @@ function describePlaintextCallers(component: ComponentModel): string {
         .join("; ");
 }
 
+/** The component's ports published on its LoadBalancer or NodePort Service (`publish`): clients outside the mesh, from anywhere. */
+function publishedPorts(component: ComponentModel): ResolvedPort[] {
+    const published = new Set((component.spec.publish?.ports ?? []).map((entry) => entry.port));
+    return component.ports.filter((port) => published.has(port.name));
+}
+
+/** Why a STRICT component accepts plaintext on some ports, for the PeerAuthentication's reason annotation. */
+function plaintextReasons(component: ComponentModel): string[] {
+    const published = publishedPorts(component);
+    return [
+        ...(plaintextPorts(component).length > 0 ? [`callers outside the Istio mesh: ${describePlaintextCallers(component)}`] : []),
+        ...(published.length > 0 ? [`published on Service ${component.spec.publish!.type} ${component.serviceName}-public: ${published.map((port) => `port ${port.targetPort} (${port.name})`).join(", ")}`] : []),
+    ];
+}
+
 /**
  * One PeerAuthentication per component, selecting its pods only: Istio gives a workload matched by
  * two workload-selector policies the oldest one, so an app-wide policy beside per-component
- * exceptions would be ambiguous. Under STRICT, the ports out-of-mesh callers declared are
- * PERMISSIVE (port-level) and every other port stays STRICT.
+ * exceptions would be ambiguous. Under STRICT, the ports out-of-mesh callers declared and the
+ * published ports are PERMISSIVE (port-level) and every other port stays STRICT.
  */
 function peerAuthentication(component: ComponentModel, app: AppModel): Manifest {
-    const open = app.mtls === "STRICT" ? plaintextPorts(component) : [];
+    const openNames = new Set([...plaintextPorts(component), ...publishedPorts(component)].map((port) => port.name));
+    const open = app.mtls === "STRICT" ? component.ports.filter((port) => openNames.has(port.name)) : [];
     return {
         apiVersion: "security.istio.io/v1",
         kind: "PeerAuthentication",
         metadata: {
             name: component.serviceName,
             namespace: component.namespace,
-            ...(open.length > 0 ? { annotations: { [PERMISSIVE_REASON_ANNOTATION]: `callers outside the Istio mesh: ${describePlaintextCallers(component)}` } } : {}),
+            ...(open.length > 0 ? { annotations: { [PERMISSIVE_REASON_ANNOTATION]: plaintextReasons(component).join("; ") } } : {}),
         },
         spec: {
             selector: { matchLabels: component.selectorLabels },
@@ -89,26 +105,27 @@ function peerAuthentication(component: ComponentModel, app: AppModel): Manifest 
 }
 
 function destinationRule(component: ComponentModel, host: string, traffic: TrafficPolicy): Manifest {
-    const breaker = traffic.circuitBreaker;
     return {
         apiVersion: "networking.istio.io/v1",
         kind: "DestinationRule",
         metadata: { name: component.serviceName, namespace: component.namespace },
-        spec: {
-            host,
-            trafficPolicy: {
-                connectionPool: {
-                    tcp: { maxConnections: breaker.maxConnections, connectTimeout: durationString(traffic.connectTimeoutMs) },
-                    http: { http1MaxPendingRequests: breaker.maxPendingRequests, http2MaxRequests: breaker.maxRequests },
-                },
-                outlierDetection: {
-                    consecutive5xxErrors: breaker.consecutiveErrors,
-                    interval: durationString(breaker.intervalMs),
-                    baseEjectionTime: durationString(breaker.baseEjectionTimeMs),
-                    maxEjectionPercent: breaker.maxEjectionPercent,
-                },
-            },
-            ...versionSubsets(component),
+        spec: { host, trafficPolicy: trafficPolicyOf(traffic), ...versionSubsets(component) },
+    };
+}
+
+/** Connection limits and outlier detection, as a DestinationRule's trafficPolicy. */
+function trafficPolicyOf(traffic: TrafficPolicy): Record<string, unknown> {
+    const breaker = traffic.circuitBreaker;
+    return {
+        connectionPool: {
+            tcp: { maxConnections: breaker.maxConnections, connectTimeout: durationString(traffic.connectTimeoutMs) },
+            http: { http1MaxPendingRequests: breaker.maxPendingRequests, http2MaxRequests: breaker.maxRequests },
+        },
+        outlierDetection: {
+            consecutive5xxErrors: breaker.consecutiveErrors,
+            interval: durationString(breaker.intervalMs),
+            baseEjectionTime: durationString(breaker.baseEjectionTimeMs),
+            maxEjectionPercent: breaker.maxEjectionPercent,
         },
     };
 }
@@ -127,16 +144,89 @@ function destinations(component: ComponentModel, host: string, port?: number): R
 }
 
 function httpRoute(component: ComponentModel, host: string, port?: number): Record<string, unknown> {
-    const traffic = component.traffic;
+    return { route: destinations(component, host, port), ...routeTiming(component.traffic) };
+}
+
+/** A route's timeout (retries included) and retry policy. */
+function routeTiming(traffic: TrafficPolicy): Record<string, unknown> {
     const retries = traffic.retries;
     return {
-        route: destinations(component, host, port),
         timeout: durationString(traffic.timeoutMs),
         retries:
             retries.attempts > 0
                 ? { attempts: retries.attempts, perTryTimeout: durationString(retries.perTryTimeoutMs), retryOn: retries.retryOn.join(",") }
                 : { attempts: 0 },
     };
+}
+
+/** ServiceEntry port protocols (Istio's names): plaintext HTTP is routed, https and tls are passed through by SNI. */
+const SERVICE_ENTRY_PROTOCOL: Record<ExternalProtocol, string> = { http: "HTTP", http2: "HTTP2", grpc: "GRPC", tcp: "TCP", https: "HTTPS", tls: "TLS" };
+
+/** istioctl analyze skips the codes listed in this annotation of an object. */
+const ANALYZE_SUPPRESS = "galley.istio.io/analyze-suppress";
+
+/**
+ * The external's name in Istio's registry: its DNS name, or for an IPv4 address a name of ours
+ * (`<name>.<namespace>.external`), since Istio refuses an all-numeric top-level label in hosts;
+ * the address itself goes in `addresses` and `endpoints`, so traffic to it still matches.
+ */
+function registryHost(external: ExternalTarget): string {
+    return external.hostKind === "ipv4" ? `${external.name}.${external.namespace}.external` : external.host;
+}
+
+/**
+ * TCP ports of an external found by DNS. A sidecar tells plain TCP destinations apart only by IP,
+ * and the app resolves the name to the provider's IP, not to an address Istio allocated, unless the
+ * sidecars capture DNS (`ISTIO_META_DNS_CAPTURE`). istioctl analyze flags such an entry (IST0134);
+ * the mode says so to the user instead, in words that name the external.
+ */
+function unroutedTcp(external: ExternalTarget): string[] {
+    return external.hostKind === "dns" ? external.ports.filter((port) => port.protocol === "tcp").map((port) => port.name) : [];
+}
+
+/**
+ * An external in Istio's registry: a MESH_EXTERNAL ServiceEntry with its ports and protocols (found
+ * by DNS, or a STATIC endpoint for an IPv4 address), a DestinationRule with the connection limits
+ * and outlier detection, and for HTTP ports a VirtualService with timeout and retries. Every one is
+ * exported to the app's own namespace only: only its components may use it, and a spec must not
+ * re-route another team's traffic to the same host.
+ */
+function externalObjects(external: ExternalTarget): Manifest[] {
+    const metadata = { name: externalObjectName(external), namespace: external.namespace };
+    const exportTo = ["."];
+    const byIp = external.hostKind === "ipv4";
+    const host = registryHost(external);
+    const objects: Manifest[] = [
+        {
+            apiVersion: "networking.istio.io/v1",
+            kind: "ServiceEntry",
+            metadata: unroutedTcp(external).length > 0 ? { ...metadata, annotations: { [ANALYZE_SUPPRESS]: "IST0134" } } : metadata,
+            spec: {
+                hosts: [host],
+                ...(byIp ? { addresses: [external.host] } : {}),
+                location: "MESH_EXTERNAL",
+                ports: external.ports.map((port) => ({ number: port.port, name: port.name, protocol: SERVICE_ENTRY_PROTOCOL[port.protocol] })),
+                resolution: byIp ? "STATIC" : "DNS",
+                ...(byIp ? { endpoints: [{ address: external.host }] } : {}),
+                exportTo,
+            },
+        },
+        { apiVersion: "networking.istio.io/v1", kind: "DestinationRule", metadata, spec: { host, trafficPolicy: trafficPolicyOf(external.traffic), exportTo } },
+    ];
+    const httpPorts = external.ports.filter((port) => port.protocol !== "https" && port.protocol !== "tls" && isHttpProtocol(port.protocol));
+    if (httpPorts.length > 0) {
+        objects.push({
+            apiVersion: "networking.istio.io/v1",
+            kind: "VirtualService",
+            metadata,
+            spec: {
+                hosts: [host],
+                exportTo,
+                http: httpPorts.map((port) => ({ match: [{ port: port.port }], route: [{ destination: { host, port: { number: port.port } } }], ...routeTiming(external.traffic) })),
+            },
+        });
+    }
+    return objects;
 }
 
 function virtualService(component: ComponentModel, host: string): Manifest[] {
@@ -162,6 +252,9 @@ function authorizationPolicy(component: ComponentModel, platform: Platform, isti
     // Plaintext callers from other modes have no principal: "no principal" is admitted on the ports they declared only, and the NetworkPolicy names who may connect there.
     const open = plaintextPorts(component).map((port) => String(port.targetPort));
     if (open.length > 0) rules.push({ from: [{ source: { notPrincipals: ["*"] } }], to: [{ operation: { ports: open } }] });
+    // Published ports take clients from outside the mesh (a load balancer, a node port): no identity to check, so anyone.
+    const published = publishedPorts(component).map((port) => String(port.targetPort));
+    if (published.length > 0) rules.push({ to: [{ operation: { ports: published } }] });
     return [
         {
             apiVersion: "security.istio.io/v1",
@@ -236,11 +329,23 @@ export const istioMode: MeshMode = {
         return {
             namespaceLabels: istio.namespaceInjectionLabels,
             namespaceAnnotations: {},
-            objects: [],
-            warnings: fallbacks(app).map(
-                (component) =>
-                    `${describeComponent(component)}: mtls STRICT, but callers outside the Istio mesh have no identity: plaintext is accepted from ${describePlaintextCallers(component)}; ${who}; every other port stays STRICT until they move to mode istio`,
-            ),
+            objects: keyedByName(app.externals.flatMap(externalObjects)),
+            warnings: [
+                ...fallbacks(app).map(
+                    (component) =>
+                        `${describeComponent(component)}: mtls STRICT, but callers outside the Istio mesh have no identity: plaintext is accepted from ${describePlaintextCallers(component)}; ${who}; every other port stays STRICT until they move to mode istio`,
+                ),
+                ...app.externals.flatMap((external) =>
+                    unroutedTcp(external).map(
+                        (port) =>
+                            `app "${app.name}": mode istio applies external "${external.name}"'s policy on tcp port "${port}" only when sidecars capture DNS (meshConfig.defaultConfig.proxyMetadata ISTIO_META_DNS_CAPTURE "true"): a plain TCP connection is told apart by IP and the app resolves ${external.host} itself, so otherwise it passes through unmanaged (outboundTrafficPolicy ALLOW_ANY) or is blocked (REGISTRY_ONLY)`,
+                    ),
+                ),
+                ...(app.mtls === "STRICT" ? app.components.filter((component) => publishedPorts(component).length > 0) : []).map(
+                    (component) =>
+                        `${describeComponent(component)}: mode istio accepts plaintext from outside the mesh on published container port(s) ${publishedPorts(component).map((port) => port.targetPort).join(", ")} (PeerAuthentication portLevelMtls PERMISSIVE, and an AuthorizationPolicy rule for any source); an HTTP port exposed through the ingress gateway (expose) keeps mTLS and the traffic policy instead`,
+                ),
+            ],
         };
     },
     decorateComponent(component, app, platform) {
@@ -249,6 +354,8 @@ export const istioMode: MeshMode = {
         const hasPorts = component.ports.length > 0;
         return {
             addresses: serviceDnsAddresses(component, platform),
+            // The app dials the external's own name; the sidecar intercepts it and applies the ServiceEntry's policy.
+            externalAddresses: declaredExternalAddresses(component),
             pod: {
                 labels: { app: component.component, version: component.workloads[0]!.version, ...istio.podInjectionLabels },
                 annotations: {},

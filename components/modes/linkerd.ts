@@ -1,5 +1,5 @@
 import { durationString, isHttpProtocol, keyedByName, kubeName, type ComponentModel, type Manifest, type TrafficPolicy } from "../model";
-import { describeComponent, splitWarnings, ingressFor, serviceDnsAddresses } from "./shared";
+import { declaredExternalAddresses, describeComponent, externalsWithDeclaredTraffic, splitWarnings, ingressFor, serviceDnsAddresses } from "./shared";
 import { PLAIN_NETWORK, type MeshMode, type ModeNetwork } from "./mode";
 
 /**
@@ -106,6 +106,9 @@ export const linkerdMode: MeshMode = {
                 ...(declared.length > 0
                     ? [`app "${app.name}": mode linkerd has no connection-pool limits (maxConnections, maxPendingRequests, maxRequests); not applied for ${declared.join(", ")}`]
                     : []),
+                ...(externalsWithDeclaredTraffic(app).length > 0
+                    ? [`app "${app.name}": mode linkerd applies no traffic policy to services outside the cluster (it annotates only in-cluster Services); not applied for ${externalsWithDeclaredTraffic(app).join(", ")}`]
+                    : []),
             ],
         };
     },
@@ -123,6 +126,8 @@ export const linkerdMode: MeshMode = {
         if (http) Object.assign(serviceAnnotations, requestAnnotations(traffic));
         return {
             addresses: serviceDnsAddresses(component, platform),
+            // The proxy forwards traffic to addresses outside the cluster as it finds it (TLS and opaque TCP pass through).
+            externalAddresses: declaredExternalAddresses(component),
             pod: { labels: {}, annotations: { ...INJECT, ...opaque }, sidecars: [], volumes: [], sidecarServesPorts: false },
             serviceAnnotations,
             objects: keyedByName([...splitRoutes(component), ...ingressFor(component, app, platform)]),

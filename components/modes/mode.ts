@@ -117,6 +117,8 @@ export interface PodDecoration {
 export interface ComponentDecoration {
     /** How the component reaches each of its dependencies, in `component.dependencies` order. */
     addresses: Address[];
+    /** How the component reaches each external it depends on, in `component.externalDependencies` order. */
+    externalAddresses: Address[];
     pod: PodDecoration;
     /** Annotations on the component's main Service. */
     serviceAnnotations: Record<string, string>;

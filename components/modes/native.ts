@@ -1,4 +1,4 @@
-import { describeComponent, splitWarnings, ingressFor, serviceDnsAddresses } from "./shared";
+import { declaredExternalAddresses, describeComponent, externalsWithDeclaredTraffic, splitWarnings, ingressFor, serviceDnsAddresses } from "./shared";
 import { emptyPod, PLAIN_NETWORK, type MeshMode } from "./mode";
 import { keyedByName } from "../model";
 
@@ -11,7 +11,7 @@ export const nativeMode: MeshMode = {
     summary: "Kubernetes Services only; dependencies by Service DNS name; no sidecar",
     requirements: () => [],
     decorateApp(app) {
-        const declared = app.components.filter((component) => component.trafficDeclared).map(describeComponent);
+        const declared = [...app.components.filter((component) => component.trafficDeclared).map(describeComponent), ...externalsWithDeclaredTraffic(app)];
         return {
             namespaceLabels: {},
             namespaceAnnotations: {},
@@ -26,6 +26,7 @@ export const nativeMode: MeshMode = {
     },
     decorateComponent: (component, app, platform) => ({
         addresses: serviceDnsAddresses(component, platform),
+        externalAddresses: declaredExternalAddresses(component),
         pod: emptyPod(),
         serviceAnnotations: {},
         objects: keyedByName(ingressFor(component, app, platform)),

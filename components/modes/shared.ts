@@ -1,4 +1,4 @@
-import { serviceFqdn, type Address, type AppModel, type ComponentModel, type Manifest, type ModeName } from "../model";
+import { serviceFqdn, type Address, type AppModel, type ComponentModel, type ExternalTarget, type Manifest, type ModeName } from "../model";
 import type { Platform } from "./mode";
 
 /** Building blocks that several modes share; each mode still decides whether to use them. */
@@ -10,6 +10,24 @@ export function serviceDnsAddresses(component: ComponentModel, platform: Platfor
         port: dependency.port.port,
         protocol: dependency.port.protocol,
     }));
+}
+
+/** Externals reached at the address the spec declares: the app dials the host itself (a mesh may intercept it on the way). */
+export function declaredExternalAddresses(component: ComponentModel): Address[] {
+    return component.externalDependencies.map((dependency) => ({ host: dependency.target.host, port: dependency.port.port, protocol: dependency.port.protocol }));
+}
+
+/**
+ * The name of a mode's objects for an external (`<name>.external`). Component objects are named
+ * after DNS-1035 labels, which have no dot, so the two can never collide.
+ */
+export function externalObjectName(external: ExternalTarget): string {
+    return `${external.name}.external`;
+}
+
+/** Externals whose declared traffic policy a mode does not apply, for its warning. */
+export function externalsWithDeclaredTraffic(app: AppModel): string[] {
+    return app.externals.filter((external) => external.trafficDeclared).map((external) => `${external.app}/${external.name} (external)`);
 }
 
 /** A Kubernetes Ingress for an exposed component, for modes without a gateway of their own. */

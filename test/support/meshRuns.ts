@@ -9,6 +9,8 @@ import { apiVersionKindOf as engineApiVersionKindOf, PROJECT_ROOT, runWithMocks,
 export { MODE_NAMES, type ModeName };
 
 export const RUOYI_SPEC = "stacks/apps/ruoyi.yaml";
+/** One app with every feature of docs/volumes-and-externals.md (volumes, externals, exposure without a host). */
+export const FEATURES_SPEC = "test/fixtures/volumes-externals.yaml";
 
 /** A value for RuoYi's MySQL root password in tests; tests that render it assert it never shows. */
 export const TEST_SECRET_VALUE = "test-only-Zq8vX2mN4pR7";

@@ -6,7 +6,7 @@
  * The output is envoy's v3 `Bootstrap` in proto3 JSON form with snake_case names, exactly as envoy
  * reads it with `-c envoy.json`. Tests check it against envoy's own protos (test/support/envoyApi.ts).
  */
-import { type Problem, durationString, isHttpProtocol, RETRY_CONDITIONS, type Protocol, type TrafficPolicy } from "../../model";
+import { type Problem, durationString, isHttpProtocol, isIpv4, RETRY_CONDITIONS, type Protocol, type TrafficPolicy } from "../../model";
 
 /**
  * Envoy image the sidecar runs. Envoy supports its four newest release lines for about a year each;
@@ -70,6 +70,12 @@ export interface EnvoyOutbound {
     upstreamHost: string;
     /** Port of the dependency (the pod port the headless Service resolves to). */
     upstreamPort: number;
+    /**
+     * How envoy finds the upstream: `dns` resolves `upstreamHost` (STRICT_DNS, every address it
+     * returns is an endpoint), `static` takes it as an IPv4 address (a STATIC cluster, for an
+     * external given by address). @default "dns"
+     */
+    upstreamResolution?: "dns" | "static";
     /** The dependency's traffic policy (it belongs to the destination; the caller's sidecar applies it). */
     policy: TrafficPolicy;
     /**
@@ -197,7 +203,9 @@ export function envoyBootstrapProblems(input: EnvoyBootstrapInput): Problem[] {
             add(`${key}.name`, `${JSON.stringify(dep.name)} is used twice; dependency ids must be unique`);
         }
         names.add(dep.name);
-        if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(dep.upstreamHost)) {
+        if (dep.upstreamResolution === "static") {
+            if (!isIpv4(dep.upstreamHost)) add(`${key}.upstreamHost`, `${JSON.stringify(dep.upstreamHost)} is not an IPv4 address; a static upstream needs one`);
+        } else if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(dep.upstreamHost)) {
             add(`${key}.upstreamHost`, `${JSON.stringify(dep.upstreamHost)} is not a DNS name; give the headless Service FQDN`);
         }
         policyProblems(`${key}.policy`, dep.policy, add);
@@ -465,8 +473,8 @@ function outboundCluster(dep: EnvoyOutbound, name: string, upstreamHost: string)
     const cb = dep.policy.circuitBreaker;
     return {
         name,
-        // STRICT_DNS on the headless Service: one endpoint per pod, re-resolved every few seconds.
-        type: "STRICT_DNS",
+        // STRICT_DNS on the headless Service: one endpoint per pod, re-resolved every few seconds (an external's name: every address it has).
+        type: dep.upstreamResolution === "static" ? "STATIC" : "STRICT_DNS",
         connect_timeout: durationString(dep.policy.connectTimeoutMs),
         load_assignment: loadAssignment(name, upstreamHost, dep.upstreamPort),
         circuit_breakers: {
