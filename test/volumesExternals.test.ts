@@ -278,7 +278,7 @@ describe("external dependencies: hostile specs", () => {
         );
     });
 
-    it("refuses an unknown port of an external, another app's external, a placeholder for an undeclared external, and variables set twice", () => {
+    it("refuses an unknown port of an external, another app's external and a placeholder for an undeclared external", () => {
         assert.deepEqual(
             problemsOf((spec) => {
                 spec.components[0].dependsOn = [
@@ -290,11 +290,21 @@ describe("external dependencies: hostile specs", () => {
             [
                 'features.yaml: components[0].dependsOn[0]: "mysql" is not a port of external "billing-db"; use one of postgres',
                 'features.yaml: components[0].dependsOn[1]: "other/billing-db" is not a component of app "other"; known: (none)',
-                'features.yaml: components[0].dependsOn[2]: variable PAYMENTS_HOST for "payments" is already set by "payments"; rename it in env',
                 'features.yaml: components[0].configFiles[0].content: placeholder "{{ ledger.http.url }}" refers to no declared dependency; declare "ledger:http" in dependsOn',
                 'features.yaml: components[0].configFiles[0].content: placeholder "{{ billing-db.postgres.address }}" refers to no declared dependency; declare "billing-db:postgres" in dependsOn',
             ],
         );
+    });
+});
+
+describe("external dependencies: variable names", () => {
+    it("a name the app maps for an external wins over a component's default, with a warning naming both", () => {
+        const spec = fixture();
+        spec.components[0].dependsOn[1] = { target: "payments", env: { STORE_HOST: "host" } };
+        const { apps, problems } = checkApps([{ spec, mode: "native", source: "features.yaml" }], { platform: PLATFORM });
+        assert.deepEqual(problems, []);
+        assert.deepEqual(apps[0]!.warnings, ['features.yaml: components[0].dependsOn[3]: default variable STORE_HOST (the host of "store") is not set; dependsOn[1] ("payments") sets STORE_HOST']);
+        assert.deepEqual(apps[0]!.components[0]!.externalDependencies[1]!.env.at(-1), { name: "STORE_HOST", format: "host" });
     });
 });
 
