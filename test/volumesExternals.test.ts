@@ -350,15 +350,20 @@ describe("volumes beyond storage", () => {
         );
     });
 
+    /** Volumes the model refuses (no source, two, reserved names, a mount point taken); the schema checks the rest first. */
+    const badVolumes = () => [
+        { name: "empty", mountPath: "/empty" },
+        { name: "both", mountPath: "/both", emptyDir: { sizeLimit: "1Gi" }, claim: { size: "1Gi" } },
+        { name: "data", mountPath: "/d", emptyDir: { sizeLimit: "1Gi" } },
+        { name: "istio-envoy", mountPath: "/i", emptyDir: { sizeLimit: "1Gi" } },
+        { name: "cache", mountPath: "/etc/api/upstreams.conf", emptyDir: { sizeLimit: "1Gi" } },
+    ];
+
     it("refuses a volume without a source or with two, reserved and repeated names, a mount point used twice, and bad ConfigMap items", () => {
         assert.deepEqual(
             problemsOf((spec) => {
                 spec.components[0].volumes = [
-                    { name: "empty", mountPath: "/empty" },
-                    { name: "both", mountPath: "/both", emptyDir: { sizeLimit: "1Gi" }, claim: { size: "1Gi" } },
-                    { name: "data", mountPath: "/d", emptyDir: { sizeLimit: "1Gi" } },
-                    { name: "istio-envoy", mountPath: "/i", emptyDir: { sizeLimit: "1Gi" } },
-                    { name: "cache", mountPath: "/etc/api/upstreams.conf", emptyDir: { sizeLimit: "1Gi" } },
+                    ...badVolumes(),
                     { name: "cache", mountPath: "/c2", configMap: { name: "x", items: [{ key: "a/b", path: "../up" }] } },
                     { name: "big", mountPath: "/big", emptyDir: { sizeLimit: "lots" } },
                 ];
@@ -371,14 +376,7 @@ describe("volumes beyond storage", () => {
         );
         assert.deepEqual(
             problemsOf((spec) => {
-                spec.components[0].volumes = [
-                    { name: "empty", mountPath: "/empty" },
-                    { name: "both", mountPath: "/both", emptyDir: { sizeLimit: "1Gi" }, claim: { size: "1Gi" } },
-                    { name: "data", mountPath: "/d", emptyDir: { sizeLimit: "1Gi" } },
-                    { name: "istio-envoy", mountPath: "/i", emptyDir: { sizeLimit: "1Gi" } },
-                    { name: "cache", mountPath: "/etc/api/upstreams.conf", emptyDir: { sizeLimit: "1Gi" } },
-                    { name: "cache", mountPath: "/c2", configMap: { name: "x" } },
-                ];
+                spec.components[0].volumes = [...badVolumes(), { name: "cache", mountPath: "/c2", configMap: { name: "x" } }];
             }),
             [
                 'features.yaml: components[0].volumes[0]: volume "empty" has no source; give exactly one of emptyDir, configMap, claim',
