@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { startCluster, type Cluster } from "../../devcluster/cluster";
 import { ensureTools, openStack, PROJECT_ROOT, type EngineStack, type Tools } from "../../engine/engine";
 import { identities, kubectlFor, type Kubectl } from "../support/kubectl";
+import { FEATURES_SPEC } from "../support/meshRuns";
 
 /**
  * The real engine and provider against the embedded cluster (real API server, controllers and
@@ -13,6 +14,8 @@ import { identities, kubectlFor, type Kubectl } from "../support/kubectl";
  */
 
 const NAMESPACE = "ruoyi";
+/** The volumes-and-externals fixture's namespace, deployed beside RuoYi. */
+const FEATURES = "features";
 
 describe("the real engine on the embedded cluster", function () {
     let cluster: Cluster;
@@ -48,12 +51,13 @@ describe("the real engine on the embedded cluster", function () {
                 "pluggable-mesh:kubernetes": { kubeconfig: cluster.kubeconfig },
                 "pluggable-mesh:mode": mode,
                 "pluggable-mesh:linkerd": { controlPlane: "existing" },
-                "pluggable-mesh:apps": [{ spec }],
+                "pluggable-mesh:apps": [{ spec }, { spec: FEATURES_SPEC }],
             },
         });
     }
 
     let first: Record<string, string> = {};
+    let firstFeatures: Record<string, string> = {};
 
     it("up creates RuoYi and waits until its pods are Ready; the claim binds", async function () {
         const { stack, configFile, guard } = await stackIn("native");
@@ -66,11 +70,27 @@ describe("the real engine on the embedded cluster", function () {
         assert.match(first["PersistentVolumeClaim/data-mysql-0"]!, / on local-pv-\d+$/);
     });
 
+    it("the volumes-and-externals fixture: two claims bind, the LoadBalancer gets an address, the node port is taken, emptyDir and ConfigMap volumes are accepted", function () {
+        firstFeatures = identities(kubectl, FEATURES);
+        assert.match(firstFeatures["PersistentVolumeClaim/data-store-0"]!, / on local-pv-\d+$/);
+        assert.match(firstFeatures["PersistentVolumeClaim/backups-store-0"]!, / on local-pv-\d+$/);
+        const service = (name: string) => JSON.parse(kubectl("get", "service", name, "-n", FEATURES, "-o", "json")) as { spec: { type: string; ports: { nodePort?: number }[] }; status: { loadBalancer: { ingress?: { ip: string }[] } } };
+        assert.deepEqual(service("api-public").status.loadBalancer.ingress?.map((ingress) => ingress.ip), ["127.0.0.1"]);
+        assert.deepEqual([service("store-public").spec.type, service("store-public").spec.ports[0]!.nodePort], ["NodePort", 30079]);
+        assert.equal(service("api").spec.type, "ClusterIP");
+        const pod = JSON.parse(kubectl("get", "pods", "-n", FEATURES, "-l", "app.kubernetes.io/name=api", "-o", "json")).items[0].spec as { volumes: { name: string; emptyDir?: unknown }[] };
+        assert.deepEqual(
+            pod.volumes.filter((volume) => ["cache", "scratch", "settings"].includes(volume.name)).map((volume) => volume.name),
+            ["cache", "scratch", "settings"],
+        );
+    });
+
     for (const mode of ["envoy", "linkerd", "native"]) {
         it(`switching to ${mode} rolls the pods in place: every UID and bound volume stays`, async function () {
             const { stack, configFile, guard } = await stackIn(mode);
             await guard(() => stack.up({ configFile }));
             assert.deepEqual(identities(kubectl, NAMESPACE), first);
+            assert.deepEqual(identities(kubectl, FEATURES), firstFeatures, "the fixture's claims, Services (the public ones too) and workloads stay");
             const template = JSON.parse(kubectl("get", "deployment", "ruoyi-admin", "-n", NAMESPACE, "-o", "json")).spec.template;
             assert.equal(template.metadata.annotations["pluggable-mesh.io/mode"], mode);
             assert.deepEqual((template.spec.initContainers ?? []).map((container: { name: string }) => container.name), mode === "envoy" ? ["envoy"] : []);
@@ -91,6 +111,7 @@ describe("the real engine on the embedded cluster", function () {
         const { stack, configFile, guard } = await stackIn("native");
         await guard(() => stack.destroy({ configFile }));
         assert.equal(kubectl("get", "namespace", NAMESPACE, "--ignore-not-found", "-o", "name").trim(), "");
+        assert.equal(kubectl("get", "namespace", FEATURES, "--ignore-not-found", "-o", "name").trim(), "");
         assert.equal(kubectl("get", "all,configmaps", "-A", "-l", "app.kubernetes.io/managed-by=pluggable-mesh", "-o", "name").trim(), "");
     });
 });

@@ -12,6 +12,7 @@ import { LOCAL_PROCESS_ANNOTATION } from "../../devcluster/localIstiod";
 import { identities, kubectlFor, type Kubectl } from "../support/kubectl";
 import { dumpXds, inboundPolicy, outboundCluster, outboundRoutes, referencedRouteNames, type XdsDump } from "../support/xds";
 import { runToolsScript } from "../../tools/tools";
+import { FEATURES_SPEC } from "../support/meshRuns";
 
 /**
  * The prod stack on the embedded cluster with a real istiod: Istio's base and istiod charts from
@@ -126,7 +127,13 @@ describe("prod with Istio on the embedded cluster (a real istiod)", function () 
                 "pluggable-mesh:ingressController": false,
                 "pluggable-mesh:istio": { ...istio, webhookEndpoint: cluster.istiodWebhook },
                 "pluggable-mesh:linkerd": { controlPlane: "existing" },
-                "pluggable-mesh:apps": [{ spec: specs.istio, ...(ruoyiMode ? { mode: ruoyiMode } : {}) }, { spec: specs.envoy, mode: "envoy" }, { spec: specs.native, mode: "native" }],
+                "pluggable-mesh:apps": [
+                    { spec: specs.istio, ...(ruoyiMode ? { mode: ruoyiMode } : {}) },
+                    { spec: specs.envoy, mode: "envoy" },
+                    { spec: specs.native, mode: "native" },
+                    // External dependencies (ServiceEntry), published ports under STRICT (port-level PeerAuthentication), more volumes.
+                    { spec: FEATURES_SPEC },
+                ],
             },
         });
     }
@@ -181,6 +188,7 @@ describe("prod with Istio on the embedded cluster (a real istiod)", function () 
             assert.ok(injected(pod), `ruoyi/${pod.metadata.name} carries istiod's proxy: ${containerNames(pod).join(", ")}`);
             assert.ok(containerNames(pod).includes("istio-init"), `ruoyi/${pod.metadata.name} has istiod's traffic-redirect init container`);
         }
+        assert.equal(inNamespace("features").filter(injected).length, 2, "the fixture's api and store pods are injected");
         const gateway = inNamespace("istio-system").filter((pod) => pod.metadata.labels?.app === "istio-ingressgateway");
         assert.equal(gateway.length, 1);
         assert.ok(containerNames(gateway[0]!).includes("istio-proxy"), "the gateway pod got the gateway template");
@@ -206,7 +214,7 @@ describe("prod with Istio on the embedded cluster (a real istiod)", function () 
 
         const objects = istioObjects();
         const kinds = new Set(objects.map((object) => object.kind));
-        for (const kind of ["PeerAuthentication", "AuthorizationPolicy", "DestinationRule", "VirtualService", "Gateway"]) assert.ok(kinds.has(kind), `we emit a ${kind}: ${[...kinds].join(", ")}`);
+        for (const kind of ["PeerAuthentication", "AuthorizationPolicy", "DestinationRule", "VirtualService", "Gateway", "ServiceEntry"]) assert.ok(kinds.has(kind), `we emit a ${kind}: ${[...kinds].join(", ")}`);
         // Each object re-submitted as an update (server-side dry run) goes through the webhooks again: istiod's verdict now.
         const replaced = execFileSync("kubectl", ["--kubeconfig", cluster.kubeconfig, "replace", "--dry-run=server", "-f", "-"], {
             input: JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }),
@@ -387,7 +395,7 @@ describe("prod with Istio on the embedded cluster (a real istiod)", function () 
         const { stack, configFile, guard } = await prodStack();
         await guard(() => stack.destroy({ configFile }));
         timings.push(`prod destroy ${((Date.now() - started) / 1000).toFixed(1)} s`);
-        for (const namespace of ["ruoyi", "ruoyi-envoy", "ruoyi-native", "istio-system"]) {
+        for (const namespace of ["ruoyi", "ruoyi-envoy", "ruoyi-native", "features", "istio-system"]) {
             assert.equal(kubectl("get", "namespace", namespace, "--ignore-not-found", "-o", "name").trim(), "", `namespace ${namespace} is gone`);
         }
         assert.equal(kubectl("get", "mutatingwebhookconfigurations,validatingwebhookconfigurations,clusterroles,clusterrolebindings", "-l", "app.kubernetes.io/part-of=istio", "-o", "name").trim(), "");
