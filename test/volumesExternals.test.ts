@@ -343,7 +343,7 @@ describe("volumes beyond storage", () => {
         spec.components[0].volumes.push({ name: "shared", mountPath: "/shared", claim: { size: "2Gi", storageClass: "fast", accessMode: "ReadWriteMany" } });
         const { apps, problems } = checkApps([{ spec, mode: "native", source: "features.yaml" }], { platform: PLATFORM });
         assert.deepEqual(problems, []);
-        const api = renderApp(apps[0]!, PLATFORM).objects.filter((object) => object.manifest.metadata.name === "api" && object.manifest.kind !== "Service" && object.manifest.kind !== "ServiceAccount");
+        const api = renderApp(apps[0]!, PLATFORM).objects.filter((object) => object.manifest.metadata.name === "api" && ["Deployment", "StatefulSet"].includes(object.manifest.kind));
         assert.deepEqual(
             api.map((object) => [object.manifest.kind, (object.manifest.spec as any).volumeClaimTemplates]),
             [["StatefulSet", [{ metadata: { name: "shared" }, spec: { accessModes: ["ReadWriteMany"], resources: { requests: { storage: "2Gi" } }, storageClassName: "fast" } }]]],
@@ -476,5 +476,28 @@ describe("exposure without a host name", () => {
                 'features.yaml: components[1].publish.type: "ExternalName" is not allowed; use one of LoadBalancer, NodePort',
             ],
         );
+    });
+});
+
+describe("NetworkPolicies for published ports and externals", () => {
+    let policies: Record<string, any>;
+    before(async () => {
+        const run = await runProgram(featuresConfig("istio", { "pluggable-mesh:networkPolicies": "ingress+egress" }));
+        policies = Object.fromEntries(objectsOfKind(kubeObjects(run.resources), "NetworkPolicy").filter((policy) => policy.metadata.namespace === NS).map((policy) => [policy.metadata.name, policy.spec]));
+    });
+
+    it("a published port admits any source, on every pod port that serves it", () => {
+        assert.deepEqual(policies.api.ingress, [{ ports: [4143, 8080, 15010].map((port) => ({ protocol: "TCP", port })) }]);
+        assert.deepEqual(policies.store.ingress.at(-1), { ports: [4143, 6379, 15010].map((port) => ({ protocol: "TCP", port })) });
+    });
+
+    it("egress to an external by IPv4 address is a /32 block; by name any destination, on the declared ports only", () => {
+        const external = (policies.api.egress as Record<string, any>[]).filter((rule) => rule.to === undefined || rule.to.some((peer: Record<string, unknown>) => "ipBlock" in peer));
+        assert.deepEqual(external, [
+            { ports: [{ protocol: "TCP", port: 5432 }] },
+            { ports: [{ protocol: "TCP", port: 443 }] },
+            { to: [{ ipBlock: { cidr: "10.20.0.5/32" } }], ports: [{ protocol: "TCP", port: 8080 }] },
+        ]);
+        assert.equal((policies.store.egress as Record<string, any>[]).filter((rule) => rule.to === undefined).length, 0, "store declares no external");
     });
 });

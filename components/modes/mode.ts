@@ -58,6 +58,8 @@ export interface Platform {
 export interface NetworkPeer {
     namespace?: string;
     podSelector?: Record<string, string>;
+    /** Addresses outside the cluster instead of pods (an external given by IPv4 address), as a CIDR. */
+    ipBlock?: string;
 }
 
 /** One NetworkPolicy rule: who (`"any"`: every source or destination, in or outside the cluster) on which ports. */

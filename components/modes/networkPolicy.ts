@@ -41,6 +41,7 @@ function tcp(ports: readonly number[]): NetworkRule["ports"] {
 
 /** A peer as a NetworkPolicy writes it, relative to the namespace the policy lives in. */
 function peerManifest(peer: NetworkPeer, policyNamespace: string): Record<string, unknown> {
+    if (peer.ipBlock !== undefined) return { ipBlock: { cidr: peer.ipBlock } };
     const podSelector = peer.podSelector === undefined ? {} : { matchLabels: peer.podSelector };
     // A bare podSelector means the policy's own namespace; elsewhere the namespace is named.
     if (peer.namespace === undefined || peer.namespace === policyNamespace) return { podSelector };
@@ -66,6 +67,9 @@ export function ingressRules(component: ComponentModel, platform: Platform): Net
         .map((caller) => ({ peers: [componentPeer(caller)], ports: tcp(servingPorts(component, caller.calledPorts)) }));
     const exposed = component.spec.expose && component.ports.find((port) => port.name === component.spec.expose!.port);
     if (exposed) rules.push({ peers: network.exposureSources(component, platform), ports: tcp(servingPorts(component, [exposed])) });
+    // Published ports (a LoadBalancer or node port) take clients from anywhere, in or outside the cluster.
+    const published = (component.spec.publish?.ports ?? []).map((entry) => component.ports.find((port) => port.name === entry.port)!);
+    if (published.length > 0) rules.push({ peers: "any", ports: tcp(servingPorts(component, published)) });
     const metrics = network.metricsPorts(component);
     if (platform.prometheus && metrics.length > 0) rules.push({ peers: [platform.prometheus], ports: tcp(metrics) });
     return rules.filter((rule) => rule.peers === "any" || rule.peers.length > 0);
@@ -84,7 +88,23 @@ export function egressRules(component: ComponentModel, platform: Platform): Netw
         peers: [componentPeer(target)],
         ports: tcp(servingPorts(target, ports)),
     }));
-    return [DNS_RULE, ...dependencies, ...modeNamed(component.mode).network.controlPlaneEgress(platform)];
+    return [DNS_RULE, ...dependencies, ...externalEgress(component), ...modeNamed(component.mode).network.controlPlaneEgress(platform)];
+}
+
+/**
+ * Egress to the component's externals, on their declared ports: an IPv4 address as a /32 block;
+ * a DNS name as any destination, since a NetworkPolicy cannot name hosts and a provider's addresses
+ * change (https://kubernetes.io/docs/concepts/services-networking/network-policies/#what-you-can-t-do-with-network-policies-at-least-not-yet).
+ */
+function externalEgress(component: ComponentModel): NetworkRule[] {
+    const byTarget = new Map<string, { peers: NetworkRule["peers"]; ports: number[] }>();
+    for (const dependency of component.externalDependencies) {
+        const target = dependency.target;
+        const entry = byTarget.get(target.name) ?? { peers: target.hostKind === "ipv4" ? [{ ipBlock: `${target.host}/32` }] : "any", ports: [] };
+        if (!entry.ports.includes(dependency.port.port)) entry.ports.push(dependency.port.port);
+        byTarget.set(target.name, entry);
+    }
+    return [...byTarget.values()].map(({ peers, ports }) => ({ peers, ports: tcp(ports.sort((a, b) => a - b)) }));
 }
 
 function policy(name: string, namespace: string, podSelector: Record<string, string>, ingress: NetworkRule[], egress: NetworkRule[] | undefined): Manifest {
