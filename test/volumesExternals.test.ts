@@ -420,11 +420,13 @@ describe("exposure without a host name", () => {
         const { apps } = checkApps([{ spec, mode: "istio", source: "features.yaml" }], { platform: PLATFORM, defaultMtls: "STRICT" });
         const rendered = renderApp(apps[0]!, PLATFORM);
         const manifest = (kind: string, name: string) => rendered.objects.find((object) => object.manifest.kind === kind && object.manifest.metadata.name === name)!.manifest;
-        assert.deepEqual(manifest("PeerAuthentication", "features").spec, {
-            selector: { matchLabels: { "app.kubernetes.io/instance": "features" } },
-            mtls: { mode: "STRICT" },
-            portLevelMtls: { "6379": { mode: "PERMISSIVE" }, "8080": { mode: "PERMISSIVE" } },
+        assert.deepEqual(manifest("PeerAuthentication", "api"), {
+            apiVersion: "security.istio.io/v1",
+            kind: "PeerAuthentication",
+            metadata: { name: "api", namespace: "features", annotations: { "pluggable-mesh.io/permissive-reason": "published on Service LoadBalancer api-public: port 8080 (http)" } },
+            spec: { selector: { matchLabels: { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "features" } }, mtls: { mode: "STRICT" }, portLevelMtls: { "8080": { mode: "PERMISSIVE" } } },
         });
+        assert.deepEqual((manifest("PeerAuthentication", "store").spec as any).portLevelMtls, { "6379": { mode: "PERMISSIVE" } });
         assert.deepEqual((manifest("AuthorizationPolicy", "store").spec as any).rules, [
             { from: [{ source: { principals: ["cluster.local/ns/features/sa/features-api"] } }], to: [{ operation: { ports: ["6379"] } }] },
             { to: [{ operation: { ports: ["6379"] } }] },
@@ -442,8 +444,9 @@ describe("exposure without a host name", () => {
     it("istio PERMISSIVE: no port-level setting and no warning (negative control)", () => {
         const { apps } = checkApps([{ spec: fixture(), mode: "istio", source: "features.yaml" }], { platform: PLATFORM, defaultMtls: "PERMISSIVE" });
         const rendered = renderApp(apps[0]!, PLATFORM);
-        const peer = rendered.objects.find((object) => object.manifest.kind === "PeerAuthentication")!.manifest;
-        assert.deepEqual(peer.spec, { selector: { matchLabels: { "app.kubernetes.io/instance": "features" } }, mtls: { mode: "PERMISSIVE" } });
+        const peer = rendered.objects.find((object) => object.manifest.kind === "PeerAuthentication" && object.manifest.metadata.name === "api")!.manifest;
+        assert.deepEqual(peer.metadata.annotations, undefined);
+        assert.deepEqual(peer.spec, { selector: { matchLabels: { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "features" } }, mtls: { mode: "PERMISSIVE" } });
         assert.deepEqual(rendered.warnings.filter((warning) => warning.includes("published")), []);
     });
 
