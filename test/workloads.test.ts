@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { checkApps } from "../components/app";
+import { checkApps, renderApp } from "../components/app";
 import { PLATFORM_DEFAULTS } from "../components/modes";
 import { formatProblems } from "../components/model";
 import { PROJECT_ROOT } from "../mocks/mockEngine";
 import { validateEnvoyBootstrap } from "./support/envoyApi";
-import { findObject, kubeObjects, MODE_NAMES, objectsOfKind, runProgram, WORKLOADS_SPEC, workloadsConfig, type KubeObject } from "./support/meshRuns";
+import { findObject, kubeObjects, MODE_NAMES, objectsOfKind, runProgram, WORKLOADS_SPEC, workloadsConfig, type KubeObject, type ModeName } from "./support/meshRuns";
 import { validateManifest } from "./support/schemas";
 
 /**
@@ -30,6 +30,16 @@ function problemsAfter(edit: (spec: Record<string, any>) => void): string {
 }
 
 const appContainer = (workload: Record<string, any>) => workload.spec.template.spec.containers[0];
+
+/** The hash of the fixture's Job definition: the same in every mode (asserted per mode below). */
+const SMOKE_HASH = "091365fd";
+
+const NATIVE_SIDECAR: Record<ModeName, string> = {
+    native: "no proxy at all",
+    envoy: "our envoy, an init container that always restarts",
+    istio: "istiod told so by sidecar.istio.io/nativeSidecar",
+    linkerd: "Linkerd told so under each of its annotation names",
+};
 
 describe("workload fields (probes, autoscaling, disruption budgets, termination, defaults)", () => {
     for (const mode of MODE_NAMES) {
@@ -84,12 +94,56 @@ describe("workload fields (probes, autoscaling, disruption budgets, termination,
                 assert.deepEqual(appContainer(web).resources, { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "128Mi" } });
             });
 
+            it("a Job named by its definition's hash, its template left to the Job once created; a CronJob under its own name", () => {
+                const jobs = objects.filter((object) => object.kind === "Job");
+                assert.deepEqual(
+                    jobs.map((job) => [job.resource.name, job.manifest.metadata.name, job.resource.ignoreChanges]),
+                    [[`workloads-smoke-${SMOKE_HASH}`, `smoke-${SMOKE_HASH}`, ["spec.template"]]],
+                );
+                const job = jobs[0]!.manifest;
+                assert.deepEqual({ ...job.spec, template: undefined }, { backoffLimit: 3, activeDeadlineSeconds: 120, template: undefined });
+                assert.equal(job.spec.template.spec.restartPolicy, "Never");
+                assert.deepEqual(appContainer(job).args, ["connect", "$(WEB_ADDR)", "--timeout=5s"]);
+                const cron = objects.find((object) => object.kind === "CronJob")!;
+                assert.deepEqual([cron.resource.name, cron.resource.ignoreChanges], ["workloads-ping", []]);
+                assert.deepEqual({ ...cron.manifest.spec, jobTemplate: undefined }, { schedule: "*/30 * * * *", timeZone: "Etc/UTC", concurrencyPolicy: "Forbid", startingDeadlineSeconds: 300, jobTemplate: undefined });
+                assert.equal(cron.manifest.spec.jobTemplate.spec.template.spec.restartPolicy, "OnFailure");
+                // Nothing of a serving component: no Service, autoscaler or budget for either.
+                assert.deepEqual(
+                    objects.filter((object) => ["smoke", "ping"].includes(object.manifest.metadata.name) && object.kind !== "CronJob").map((object) => object.kind),
+                    [],
+                );
+            });
+
+            it(`the pods of a Job and a CronJob run their proxy as a native sidecar (${NATIVE_SIDECAR[mode]})`, () => {
+                const job = findObject(objects, "Job", `smoke-${SMOKE_HASH}`);
+                const cron = findObject(objects, "CronJob", "ping");
+                for (const template of [job.spec.template, cron.spec.jobTemplate.spec.template]) {
+                    const annotations = template.metadata.annotations as Record<string, string>;
+                    const sidecarAnnotations = Object.fromEntries(Object.entries(annotations).filter(([key]) => /nativeSidecar|native-sidecar/.test(key)));
+                    const sidecars = (template.spec.initContainers ?? []).map((container: Record<string, unknown>) => [container.name, container.restartPolicy]);
+                    if (mode === "istio") assert.deepEqual(sidecarAnnotations, { "sidecar.istio.io/nativeSidecar": "true" });
+                    if (mode === "linkerd") {
+                        assert.deepEqual(sidecarAnnotations, {
+                            "config.alpha.linkerd.io/proxy-enable-native-sidecar": "true",
+                            "config.beta.linkerd.io/proxy-enable-native-sidecar": "true",
+                            "config.linkerd.io/proxy-enable-native-sidecar": "true",
+                        });
+                    }
+                    if (mode === "envoy" || mode === "native") assert.deepEqual(sidecarAnnotations, {});
+                    assert.deepEqual(sidecars, mode === "envoy" ? [["envoy", "Always"]] : []);
+                }
+                // Serving pods keep the mode's default injection: the annotations are for pods that must finish.
+                const web = findObject(objects, "Deployment", "web").spec.template.metadata.annotations as Record<string, string>;
+                assert.deepEqual(Object.keys(web).filter((key) => /nativeSidecar|native-sidecar/.test(key)), []);
+            });
+
             it("every object passes its upstream schema, every envoy bootstrap envoy's API", async () => {
                 const failures: string[] = [];
                 for (const object of objects) await validateManifest(object.manifest as { apiVersion: string; kind: string }).catch((error: Error) => failures.push(error.message));
                 assert.deepEqual(failures, []);
                 const bootstraps = objectsOfKind(objects, "ConfigMap").filter((configMap) => typeof configMap.data?.["envoy.json"] === "string");
-                assert.equal(bootstraps.length, mode === "envoy" ? 2 : 0);
+                assert.equal(bootstraps.length, mode === "envoy" ? 4 : 0);
                 assert.deepEqual(
                     bootstraps.flatMap((configMap) => validateEnvoyBootstrap(JSON.parse(configMap.data["envoy.json"] as string)).map((problem) => `${configMap.metadata.name}: ${problem}`)),
                     [],
@@ -97,6 +151,36 @@ describe("workload fields (probes, autoscaling, disruption budgets, termination,
             });
         });
     }
+
+    describe("when a Job runs again", () => {
+        /** The Job's Kubernetes name after `edit` of the fixture (native mode: every mode gives the same, as asserted above). */
+        function jobName(edit: (spec: Record<string, any>) => void): string {
+            const spec = fixtureSpec();
+            edit(spec);
+            const { apps, problems } = checkApps([{ spec, source: "workloads.yaml" }], { platform: PLATFORM_DEFAULTS });
+            assert.deepEqual(problems, []);
+            return renderApp(apps[0]!, PLATFORM_DEFAULTS).objects.find((object) => object.manifest.kind === "Job")!.manifest.metadata.name;
+        }
+
+        it("not when keys are reordered or another component changes; when its own definition, its app's defaults or what it depends on change", () => {
+            assert.equal(jobName(() => {}), `smoke-${SMOKE_HASH}`);
+            assert.equal(
+                jobName((spec) => {
+                    const smoke = spec.components[2];
+                    spec.components[2] = Object.fromEntries(Object.entries(smoke).reverse());
+                    spec.components[0].image = "registry.k8s.io/e2e-test-images/agnhost:2.41";
+                }),
+                `smoke-${SMOKE_HASH}`,
+            );
+            const changed = [
+                jobName((spec) => void (spec.components[2].image = "registry.k8s.io/e2e-test-images/agnhost:2.41")),
+                jobName((spec) => void (spec.components[2].job.backoffLimit = 4)),
+                jobName((spec) => void (spec.componentDefaults.resources.limits.memory = "256Mi")),
+                jobName((spec) => void (spec.components[1].ports[0].port = 8081)),
+            ];
+            assert.equal(new Set([`smoke-${SMOKE_HASH}`, ...changed]).size, 5, changed.join(", "));
+        });
+    });
 
     describe("what the schema cannot see is refused with one clear message each", () => {
         it("the fixture itself has no problem (the control for the cases below)", () => {
@@ -193,6 +277,44 @@ describe("workload fields (probes, autoscaling, disruption budgets, termination,
             assert.equal(
                 autoscaled,
                 "workloads.yaml: components[0].disruptionBudget.minAvailable: 1 with 1 replica (autoscaling.minReplicas) never lets a pod be evicted, so node drains would wait forever; allow at least one pod to go (more replicas, a lower minAvailable or maxUnavailable ≥ 1)",
+            );
+        });
+
+        it("jobs: serving fields, schedule-only fields without a schedule, a scheduled name too long for its runs", () => {
+            const problems = problemsAfter((spec) => {
+                const [, , smoke, ping] = spec.components;
+                Object.assign(smoke, {
+                    ports: [{ name: "http", port: 8080 }],
+                    replicas: 2,
+                    readiness: { port: "http", path: "/" },
+                    disruptionBudget: { maxUnavailable: 1 },
+                    job: { concurrencyPolicy: "Allow", timeZone: "Etc/UTC" },
+                });
+                ping.name = "p".repeat(53);
+            });
+            assert.equal(
+                problems,
+                [
+                    "workloads.yaml: components[2].ports: ports does not apply to a job: its pods run to completion and serve nothing; remove it (or remove job)",
+                    "workloads.yaml: components[2].replicas: replicas does not apply to a job: its pods run to completion and serve nothing; remove it (or remove job)",
+                    "workloads.yaml: components[2].disruptionBudget: disruptionBudget does not apply to a job: its pods run to completion and serve nothing; remove it (or remove job)",
+                    "workloads.yaml: components[2].readiness: readiness does not apply to a job: its pods run to completion and serve nothing; remove it (or remove job)",
+                    "workloads.yaml: components[2].job.timeZone: timeZone applies to scheduled jobs only; give job.schedule too, or remove it",
+                    "workloads.yaml: components[2].job.concurrencyPolicy: concurrencyPolicy applies to scheduled jobs only; give job.schedule too, or remove it",
+                    `workloads.yaml: components[3].name: "${"p".repeat(53)}" has 53 characters; a scheduled job's name may have at most 52 (Kubernetes appends 11 to name each run)`,
+                ].join("\n"),
+            );
+            assert.equal(
+                problemsAfter((spec) => {
+                    spec.components[3].job.schedule = "every day";
+                }),
+                'workloads.yaml: components[3].job.schedule: expected a cron schedule of five fields (e.g. "30 3 * * *") or a macro such as "@daily", given "every day"',
+            );
+            assert.equal(
+                problemsAfter((spec) => {
+                    spec.components[1].dependsOn = ["smoke"];
+                }),
+                'workloads.yaml: components[1].dependsOn[0]: "smoke" declares no ports, so there is nothing to connect to',
             );
         });
 

@@ -154,9 +154,10 @@ export class GovernedApp extends pulumi.ComponentResource {
             const isNamespace = object.manifest.kind === "Namespace";
             // A shared namespace outlives its owner: deleting it would delete the other apps' objects (and volume claims) with it.
             const retain = isNamespace && app.retainNamespace ? { retainOnDelete: true } : {};
+            const ignore = object.ignoreChanges ? { ignoreChanges: object.ignoreChanges } : {};
             const resource = object.secretValues
                 ? registerSecret(object.name, object.manifest, object.secretValues, secrets, { parent: this, dependsOn })
-                : registerManifest(object.name, object.manifest, { parent: this, dependsOn, ...retain });
+                : registerManifest(object.name, object.manifest, { parent: this, dependsOn, ...retain, ...ignore });
             if (isNamespace) namespace = resource;
         }
 

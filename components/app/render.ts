@@ -1,7 +1,7 @@
-import { configFileKey, secretReferences, type SecretSource, shortHash, kubeName, publicServiceName, type VolumeSpec, type Protocol, type ExtraObject, type Manifest, findPlaceholderDependency, findPlaceholderExternal, formatAddress, type EnvBinding, PLACEHOLDER, type Address, type AppModel, type ComponentModel, type AddressFormat, type WorkloadModel, VERSION_LABEL } from "../model";
+import { configFileKey, secretReferences, type SecretSource, shortHash, kubeName, publicServiceName, type VolumeSpec, type Protocol, type ExtraObject, type Manifest, findPlaceholderDependency, findPlaceholderExternal, formatAddress, type EnvBinding, PLACEHOLDER, type Address, type AppModel, type ComponentModel, type AddressFormat, type WorkloadModel, VERSION_LABEL, runsToCompletion } from "../model";
 import { modeNamed, networkPolicies, type ComponentDecoration, type Platform } from "../modes";
 import { SECURITY_EXEMPTION_ANNOTATION } from "../../policy/contract";
-import { autoscalerManifest, containerProbes, disruptionBudgetManifest, graceField, replicasField } from "./workloads";
+import { autoscalerManifest, containerProbes, disruptionBudgetManifest, graceField, replicasField, runToCompletionObject } from "./workloads";
 
 /**
  * Turns an app model plus its mode's decorations into plain Kubernetes manifests. Pure: GovernedApp
@@ -29,11 +29,13 @@ export const SECRET_VALUE_PLACEHOLDER = "(a Pulumi secret, set at deployment)";
 
 /** A manifest with the stable key its Pulumi resource is named by. */
 export interface RenderedObject {
-    /** Unique per kind across the stack, stable across modes and content changes. */
+    /** Unique per kind across the stack, stable across modes and content changes (a Job's carries its definition's hash: docs/workloads.md). */
     name: string;
     manifest: Manifest;
     /** For a Secret of named secret values: the names whose values the registrar puts in `stringData` (as Pulumi secrets). */
     secretValues?: string[];
+    /** Fields Pulumi leaves as they are on an update (a Job's pod template, which a mode switch changes: docs/workloads.md). */
+    ignoreChanges?: string[];
 }
 
 export interface RenderedApp {
@@ -254,6 +256,10 @@ function renderComponent(component: ComponentModel, app: AppModel, decoration: C
     }
     for (const workload of component.workloads) {
         const manifest = workloadManifest(component, workload, decoration, shared);
+        if (runsToCompletion(component.spec)) {
+            objects.push(runToCompletionObject(component, prefix, manifest.metadata, manifest.spec as { template: Record<string, unknown> }));
+            continue;
+        }
         objects.push({ name: `${prefix}${workload.keySuffix}`, manifest });
         objects.push(...autoscalerManifest(component, workload, manifest.kind, labels).map((hpa) => ({ name: `${prefix}${workload.keySuffix}`, manifest: hpa })));
     }
@@ -285,6 +291,7 @@ function workloadManifest(component: ComponentModel, workload: WorkloadModel, de
         automountServiceAccountToken: false,
         securityContext: spec.securityExemption ? RUNTIME_DEFAULT_SECCOMP : { runAsNonRoot: true, ...RUNTIME_DEFAULT_SECCOMP },
         ...graceField(component),
+        ...(spec.job ? { restartPolicy: spec.job.restartPolicy } : {}),
         ...(decoration.pod.sidecars.length > 0 ? { initContainers: decoration.pod.sidecars } : {}),
         containers: [container],
         ...(volumes.length + decoration.pod.volumes.length > 0 ? { volumes: [...volumes, ...decoration.pod.volumes] } : {}),

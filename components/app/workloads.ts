@@ -1,4 +1,5 @@
-import { autoscalingTargets, type ComponentModel, type Manifest, type ProbeSpec, type WorkloadModel } from "../model";
+import { autoscalingTargets, DEFAULT_STARTING_DEADLINE_SECONDS, kubeName, shortHash, type ComponentModel, type Manifest, type ProbeSpec, type WorkloadModel } from "../model";
+import type { RenderedObject } from "./render";
 
 /**
  * The workload parts of a component's manifests (issue #13 §2): probes, the replica count, the
@@ -99,4 +100,68 @@ export function disruptionBudgetManifest(component: ComponentModel, labels: Reco
             },
         },
     ];
+}
+
+/**
+ * A hash of what a Job does, independent of the mode: the component as written (with its app's
+ * defaults) and the dependencies it reaches. It names the Job, so a changed definition is a new
+ * Job that runs again, while a mode switch (which changes only the pod template) is not.
+ */
+export function jobDefinitionHash(component: ComponentModel): string {
+    const dependencies = component.dependencies.map((dependency) => ({
+        target: `${dependency.target.namespace}/${dependency.target.serviceName}`,
+        port: [dependency.port.name, dependency.port.port, dependency.port.protocol],
+        env: dependency.env,
+    }));
+    return shortHash(canonicalJson({ spec: component.spec, dependencies }), 8);
+}
+
+/** JSON with object keys sorted, so reordering keys in a spec file does not count as a change. */
+function canonicalJson(value: unknown): string {
+    if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+    if (value !== null && typeof value === "object") {
+        const entries = Object.entries(value as Record<string, unknown>).filter(([, inner]) => inner !== undefined);
+        return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, inner]) => `${JSON.stringify(key)}:${canonicalJson(inner)}`).join(",")}}`;
+    }
+    return JSON.stringify(value);
+}
+
+/**
+ * The Job or CronJob of a component that runs to completion, from the pod template its workload
+ * would have. A Job's pod template cannot change once created, and a mode switch changes it: so the
+ * Job is named by its definition's hash and Pulumi ignores template changes. A mode switch leaves a
+ * finished Job alone instead of deleting and re-running it; a new definition is a new Job (created,
+ * then the old one deleted). A CronJob's template can change: it keeps its name and the next runs
+ * use the new mode.
+ */
+export function runToCompletionObject(component: ComponentModel, prefix: string, metadata: Manifest["metadata"], workloadSpec: { template: Record<string, unknown> }): RenderedObject {
+    const job = component.spec.job!;
+    const jobSpec = {
+        ...(job.backoffLimit !== undefined ? { backoffLimit: job.backoffLimit } : {}),
+        ...(job.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: job.activeDeadlineSeconds } : {}),
+        template: workloadSpec.template,
+    };
+    if (job.schedule === undefined) {
+        const hash = jobDefinitionHash(component);
+        return {
+            name: `${prefix}-${hash}`,
+            manifest: { apiVersion: "batch/v1", kind: "Job", metadata: { ...metadata, name: kubeName(component.serviceName, hash) }, spec: jobSpec },
+            ignoreChanges: ["spec.template"],
+        };
+    }
+    return {
+        name: prefix,
+        manifest: {
+            apiVersion: "batch/v1",
+            kind: "CronJob",
+            metadata,
+            spec: {
+                schedule: job.schedule,
+                ...(job.timeZone !== undefined ? { timeZone: job.timeZone } : {}),
+                concurrencyPolicy: job.concurrencyPolicy ?? "Forbid",
+                startingDeadlineSeconds: job.startingDeadlineSeconds ?? DEFAULT_STARTING_DEADLINE_SECONDS,
+                jobTemplate: { metadata: { labels: metadata.labels }, spec: jobSpec },
+            },
+        },
+    };
 }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { DNS_1035_LABEL, DNS_1123_LABEL, IANA_SERVICE_NAME, MAX_INT32, configMapKey, dnsLabel, ipv4Cidr, relativeFilePath, dnsSubdomain, envVarName as envVarNameRule, externalHost, fileMountPath, hostName, imageReference, labelValue, mountPath, quantity as quantityRule, ruleString } from "./syntax";
 import { given } from "./userText";
 import { EXTERNAL_PROTOCOLS, PROTOCOLS, RETRY_CONDITIONS, type ExternalProtocol, type TrafficPolicy } from "./policy";
-import { autoscalingSchema, componentDefaultsSchema, disruptionBudgetSchema, probeSchema, resourcesSchema, terminationGracePeriodSchema } from "./workloadSpec";
+import { autoscalingSchema, componentDefaultsSchema, disruptionBudgetSchema, jobSchema, probeSchema, resourcesSchema, terminationGracePeriodSchema } from "./workloadSpec";
 
 /**
  * The app spec: what a team writes (in YAML under `stacks/apps/`, or in TypeScript) to describe an
@@ -333,6 +333,9 @@ const componentSchema = z.strictObject({
     autoscaling: autoscalingSchema.optional().describe("A HorizontalPodAutoscaler (autoscaling/v2) on the app container's resource use; it owns the replica count, so `replicas` is left out."),
     disruptionBudget: disruptionBudgetSchema.optional().describe("A PodDisruptionBudget (policy/v1) for voluntary disruptions such as node drains."),
     terminationGracePeriodSeconds: terminationGracePeriodSchema.optional(),
+    job: jobSchema
+        .optional()
+        .describe("Makes the component run to completion: a Job (once per definition), or a CronJob with `schedule`. Its pods serve nothing, so no ports, probes, replicas, storage or exposure."),
     storage: z
         .strictObject({
             size: quantity.describe("Size of each replica's volume claim (a Kubernetes quantity)."),

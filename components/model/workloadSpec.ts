@@ -84,3 +84,30 @@ export const componentDefaultsSchema = z.strictObject({
     terminationGracePeriodSeconds: terminationGracePeriodSchema.optional(),
 });
 export type ComponentDefaultsSpec = z.output<typeof componentDefaultsSchema>;
+
+/** A cron schedule as the CronJob controller parses it: five fields, or a macro such as `@daily`. */
+const CRON_SCHEDULE = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|([0-9A-Za-z*?/,-]+\s+){4}[0-9A-Za-z*?/,-]+)$/;
+
+export const jobSchema = z.strictObject({
+    schedule: z
+        .string()
+        .max(100)
+        .regex(CRON_SCHEDULE, { error: (issue) => `expected a cron schedule of five fields (e.g. "30 3 * * *") or a macro such as "@daily", given ${given(issue.input)}` })
+        .optional()
+        .describe("Cron schedule: a CronJob that starts the job at these times. Default: a Job that runs once, and again only when its definition changes (docs/workloads.md)."),
+    timeZone: z
+        .string()
+        .max(64)
+        .regex(/^[A-Za-z][A-Za-z0-9_+\-/]*$/, { error: (issue) => `expected an IANA time zone name such as "Europe/Berlin", given ${given(issue.input)}` })
+        .optional()
+        .describe("Time zone of the schedule (an IANA name). Default: the controller's, usually UTC."),
+    concurrencyPolicy: z.enum(["Forbid", "Allow", "Replace"]).optional().describe("What a scheduled run does while the last one still runs. Default: Forbid (skip it)."),
+    startingDeadlineSeconds: int32(1).optional().describe("A scheduled run that could not start within this many seconds is skipped. Default: 300 with a schedule."),
+    backoffLimit: int32(0).optional().describe("Retries before the Job counts as failed. Default: Kubernetes' (6)."),
+    activeDeadlineSeconds: int32(1).optional().describe("Longest a run may take, retries included, before it is stopped and fails. Default: none."),
+    restartPolicy: z.enum(["OnFailure", "Never"]).default("OnFailure").describe("OnFailure restarts a failed container in its pod; Never starts a new pod for each retry."),
+});
+export type JobSpec = z.output<typeof jobSchema>;
+
+/** How long a missed scheduled run may still start: without one, a controller outage of 100 missed runs stops the CronJob for good. */
+export const DEFAULT_STARTING_DEADLINE_SECONDS = 300;

@@ -136,8 +136,42 @@ export function autoscalingTargets(autoscaling: NonNullable<ComponentSpec["autos
     };
 }
 
+/** Whether the component's pods run to completion (a Job or CronJob) rather than serve. */
+export function runsToCompletion(component: ComponentSpec): boolean {
+    return component.job !== undefined;
+}
+
+/** Longest CronJob name: the controller appends an 11-character suffix to name each Job it starts. */
+export const MAX_CRONJOB_NAME_LENGTH = 52;
+
+/** Fields of a serving component that mean nothing for pods that run to completion. */
+const SERVING_FIELDS = ["ports", "expose", "storage", "replicas", "versions", "autoscaling", "disruptionBudget", ...PROBE_FIELDS] as const;
+
+function checkJob(component: ComponentSpec, at: string): Problem[] {
+    const job = component.job;
+    if (!job) return [];
+    const problems: Problem[] = [];
+    for (const field of SERVING_FIELDS) {
+        const value = component[field];
+        if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
+        problems.push({ key: `${at}.${field}`, message: `${field} does not apply to a job: its pods run to completion and serve nothing; remove it (or remove job)` });
+    }
+    if (job.schedule === undefined) {
+        for (const field of ["timeZone", "concurrencyPolicy", "startingDeadlineSeconds"] as const) {
+            if (job[field] !== undefined) problems.push({ key: `${at}.job.${field}`, message: `${field} applies to scheduled jobs only; give job.schedule too, or remove it` });
+        }
+    } else if (component.name.length > MAX_CRONJOB_NAME_LENGTH) {
+        problems.push({
+            key: `${at}.name`,
+            message: `${given(component.name)} has ${component.name.length} characters; a scheduled job's name may have at most ${MAX_CRONJOB_NAME_LENGTH} (Kubernetes appends 11 to name each run)`,
+        });
+    }
+    return problems;
+}
+
 /** Everything wrong with a component's workload fields that its schema cannot see. */
 export function checkWorkload(component: ComponentSpec, at: string): Problem[] {
+    if (runsToCompletion(component)) return checkJob(component, at);
     return [
         ...PROBE_FIELDS.flatMap((field) => (component[field] ? checkProbe(component, field, component[field], at) : [])),
         ...checkAutoscaling(component, at),

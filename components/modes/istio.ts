@@ -1,4 +1,4 @@
-import { serviceFqdn, VERSION_LABEL, type AppModel, type ComponentModel, type ComponentRef, type DependentRef, type ResolvedPort, durationString, isHttpProtocol, type TrafficPolicy, type Problem, keyedByName, type Manifest, type ExternalTarget, type ExternalProtocol } from "../model";
+import { runsToCompletion, serviceFqdn, VERSION_LABEL, type AppModel, type ComponentModel, type ComponentRef, type DependentRef, type ResolvedPort, durationString, isHttpProtocol, type TrafficPolicy, type Problem, keyedByName, type Manifest, type ExternalTarget, type ExternalProtocol } from "../model";
 import { declaredExternalAddresses, describeComponent, externalObjectName, serviceDnsAddresses, splitWarnings } from "./shared";
 import { type IstioPlatform, type MeshMode, type ModeNetwork, type Platform } from "./mode";
 import { PERMISSIVE_REASON_ANNOTATION } from "../../policy/contract";
@@ -11,6 +11,9 @@ import { PERMISSIVE_REASON_ANNOTATION } from "../../policy/contract";
  */
 
 const MODE = "istio";
+
+/** Pod annotation that makes istiod inject its proxy as a native sidecar (istio/api annotations.yaml, Alpha). */
+export const ISTIO_NATIVE_SIDECAR_ANNOTATION = "sidecar.istio.io/nativeSidecar";
 
 /** istiod's xDS and certificate port, the one every sidecar dials (Istio's "Ports used by Istio"). */
 const ISTIOD_XDS_PORT = 15012;
@@ -358,7 +361,9 @@ export const istioMode: MeshMode = {
             externalAddresses: declaredExternalAddresses(component),
             pod: {
                 labels: { app: component.component, version: component.workloads[0]!.version, ...istio.podInjectionLabels },
-                annotations: {},
+                // Pods that run to completion get istiod's proxy as a native sidecar, so they can finish: the annotation wins over
+                // istiod's ENABLE_NATIVE_SIDECARS, whose default ("auto") enables it only when every node runs kubelet 1.33+.
+                annotations: runsToCompletion(component.spec) ? ({ [ISTIO_NATIVE_SIDECAR_ANNOTATION]: "true" } as Record<string, string>) : {},
                 sidecars: [],
                 volumes: [],
                 sidecarServesPorts: false,

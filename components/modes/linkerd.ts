@@ -1,4 +1,4 @@
-import { durationString, isHttpProtocol, keyedByName, kubeName, type ComponentModel, type Manifest, type TrafficPolicy } from "../model";
+import { durationString, runsToCompletion, isHttpProtocol, keyedByName, kubeName, type ComponentModel, type Manifest, type TrafficPolicy } from "../model";
 import { declaredExternalAddresses, describeComponent, externalsWithDeclaredTraffic, splitWarnings, ingressFor, serviceDnsAddresses } from "./shared";
 import { PLAIN_NETWORK, type MeshMode, type ModeNetwork } from "./mode";
 
@@ -13,6 +13,18 @@ import { PLAIN_NETWORK, type MeshMode, type ModeNetwork } from "./mode";
  */
 
 const INJECT = { "linkerd.io/inject": "enabled" };
+
+/**
+ * Linkerd's proxy as a native sidecar, so pods that run to completion can finish. The annotation
+ * was renamed twice: `config.alpha` (edge-23.11.4 and 2.15 on), `config.beta` (edge,
+ * linkerd2#14587) and `config.linkerd.io` (2.20, where native is the default, linkerd2#15267).
+ * Each version reads its own name and ignores the others, so all three are set.
+ */
+export const LINKERD_NATIVE_SIDECAR_ANNOTATIONS = {
+    "config.alpha.linkerd.io/proxy-enable-native-sidecar": "true",
+    "config.beta.linkerd.io/proxy-enable-native-sidecar": "true",
+    "config.linkerd.io/proxy-enable-native-sidecar": "true",
+};
 
 /**
  * Where a Linkerd proxy connects to its control plane: identity (8080), destination (8086) and
@@ -128,7 +140,7 @@ export const linkerdMode: MeshMode = {
             addresses: serviceDnsAddresses(component, platform),
             // The proxy forwards traffic to addresses outside the cluster as it finds it (TLS and opaque TCP pass through).
             externalAddresses: declaredExternalAddresses(component),
-            pod: { labels: {}, annotations: { ...INJECT, ...opaque }, sidecars: [], volumes: [], sidecarServesPorts: false },
+            pod: { labels: {}, annotations: { ...INJECT, ...opaque, ...(runsToCompletion(component.spec) ? LINKERD_NATIVE_SIDECAR_ANNOTATIONS : {}) }, sidecars: [], volumes: [], sidecarServesPorts: false },
             serviceAnnotations,
             objects: keyedByName([...splitRoutes(component), ...ingressFor(component, app, platform)]),
             warnings: splitWarnings(component, "linkerd", false),
