@@ -113,15 +113,23 @@ export function jobDefinitionHash(component: ComponentModel): string {
         port: [dependency.port.name, dependency.port.port, dependency.port.protocol],
         env: dependency.env,
     }));
-    return shortHash(canonicalJson({ spec: component.spec, dependencies }), 8);
+    return shortHash(canonicalJson({ spec: component.spec, dependencies }) ?? "", 8);
 }
 
-/** JSON with object keys sorted, so reordering keys in a spec file does not count as a change. */
-function canonicalJson(value: unknown): string {
-    if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+/**
+ * JSON with object keys sorted and empty values (`undefined`, `[]`, `{}`) left out: reordering keys
+ * in a spec file is no change, and neither is a new spec field whose default is empty (so a newer
+ * pluggable-mesh does not re-run every Job; test/workloads.test.ts pins one hash to catch that).
+ */
+function canonicalJson(value: unknown): string | undefined {
+    if (value === undefined) return undefined;
+    if (Array.isArray(value)) return value.length === 0 ? undefined : `[${value.map((item) => canonicalJson(item) ?? "null").join(",")}]`;
     if (value !== null && typeof value === "object") {
-        const entries = Object.entries(value as Record<string, unknown>).filter(([, inner]) => inner !== undefined);
-        return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, inner]) => `${JSON.stringify(key)}:${canonicalJson(inner)}`).join(",")}}`;
+        const entries = Object.entries(value as Record<string, unknown>)
+            .map(([key, inner]) => [key, canonicalJson(inner)] as const)
+            .filter((entry): entry is readonly [string, string] => entry[1] !== undefined)
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        return entries.length === 0 ? undefined : `{${entries.map(([key, inner]) => `${JSON.stringify(key)}:${inner}`).join(",")}}`;
     }
     return JSON.stringify(value);
 }
