@@ -56,8 +56,52 @@ describe("the real engine on the embedded cluster", function () {
         });
     }
 
+    /**
+     * What pods of one mode offer a caller, read back from the cluster: per headless Service, the
+     * ports its pods declare, their IPs, and the EndpointSlices' addresses and ports (what a
+     * Service-based caller is sent to). Taken after each switch's roll, so two of them are the old
+     * and the new pod set of a roll.
+     */
+    interface PodSet {
+        mode: string;
+        /** headless Service → what its pods and EndpointSlices say */
+        services: Record<string, { podIps: string[]; podPorts: number[]; sliceAddresses: string[]; slicePorts: number[] }>;
+    }
+
+    function podSet(mode: string, services: readonly string[]): PodSet {
+        const result: PodSet = { mode, services: {} };
+        for (const service of services) {
+            const selector = JSON.parse(kubectl("get", "service", service, "-n", NAMESPACE, "-o", "json")).spec.selector as Record<string, string>;
+            const pods = JSON.parse(kubectl("get", "pods", "-n", NAMESPACE, "-l", Object.entries(selector).map(([key, value]) => `${key}=${value}`).join(","), "-o", "json")).items as any[];
+            const slices = JSON.parse(kubectl("get", "endpointslices", "-n", NAMESPACE, "-l", `kubernetes.io/service-name=${service}`, "-o", "json")).items as any[];
+            const containerPorts = (pod: any) =>
+                [...pod.spec.containers, ...(pod.spec.initContainers ?? []).filter((container: any) => container.restartPolicy === "Always")].flatMap((container: any) => (container.ports ?? []).map((port: any) => port.containerPort as number));
+            result.services[service] = {
+                podIps: pods.map((pod) => pod.status.podIP as string).sort(),
+                podPorts: [...new Set(pods.flatMap(containerPorts))].sort((a, b) => a - b),
+                sliceAddresses: slices.flatMap((slice) => (slice.endpoints ?? []).flatMap((endpoint: any) => endpoint.addresses as string[])).sort(),
+                slicePorts: [...new Set(slices.flatMap((slice) => (slice.ports ?? []).map((port: any) => port.port as number)))].sort((a, b) => a - b),
+            };
+        }
+        return result;
+    }
+
+    /** The outbound clusters of ruoyi-admin's running envoy bootstrap: headless Service and the port dialled on its pods. */
+    function envoyUpstreams(): { service: string; port: number }[] {
+        const template = JSON.parse(kubectl("get", "deployment", "ruoyi-admin", "-n", NAMESPACE, "-o", "json")).spec.template;
+        const configMap = template.spec.volumes.find((volume: any) => volume.name === "envoy-config").configMap.name as string;
+        const bootstrap = JSON.parse(JSON.parse(kubectl("get", "configmap", configMap, "-n", NAMESPACE, "-o", "json")).data["envoy.json"]);
+        return (bootstrap.static_resources.clusters as any[])
+            .filter((cluster) => cluster.type === "STRICT_DNS")
+            .map((cluster) => cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address)
+            .map((address) => ({ service: (address.address as string).split(".")[0]!, port: address.port_value as number }));
+    }
+
     let first: Record<string, string> = {};
     let firstFeatures: Record<string, string> = {};
+    /** ruoyi-admin's envoy bootstrap and its callees' pods after the switch to envoy; the callees' pods after the switch to linkerd. */
+    let envoyCaller: { upstreams: { service: string; port: number }[]; pods: PodSet } | undefined;
+    let linkerdCallees: PodSet | undefined;
 
     it("up creates RuoYi and waits until its pods are Ready; the claim binds", async function () {
         const { stack, configFile, guard } = await stackIn("native");
@@ -97,8 +141,38 @@ describe("the real engine on the embedded cluster", function () {
             assert.equal(template.metadata.annotations["linkerd.io/inject"], mode === "linkerd" ? "enabled" : undefined);
             const pods = JSON.parse(kubectl("get", "pods", "-n", NAMESPACE, "-l", "app.kubernetes.io/name=ruoyi-admin", "-o", "json")).items as { metadata: { annotations: Record<string, string> } }[];
             assert.ok(pods.length >= 1 && pods.every((pod) => pod.metadata.annotations["pluggable-mesh.io/mode"] === mode), "the rolled pods run the new mode");
+            // Every NetworkPolicy we render was accepted by the API server (one per component and the namespace's default-deny).
+            assert.deepEqual(kubectl("get", "networkpolicies", "-n", NAMESPACE, "-o", "name").trim().split("\n").sort(), ["default-deny.pluggable-mesh", "mysql", "redis", "ruoyi-admin", "ruoyi-ui"].map((name) => `networkpolicy.networking.k8s.io/${name}`));
+            if (mode === "envoy") {
+                const upstreams = envoyUpstreams();
+                envoyCaller = { upstreams, pods: podSet(mode, upstreams.map((upstream) => upstream.service)) };
+            }
+            if (mode === "linkerd") linkerdCallees = podSet(mode, envoyCaller!.upstreams.map((upstream) => upstream.service));
         });
     }
+
+    it("while a callee rolls from envoy to linkerd, the ports and endpoints an envoy caller's bootstrap names are served by the old and the new pods", function () {
+        // Mid-roll, ruoyi-admin's old pods still run the envoy bootstrap read after the switch to envoy,
+        // while mysql's and redis's pods are envoy pods, linkerd pods, or both.
+        const { upstreams, pods: envoyCallees } = envoyCaller!;
+        assert.deepEqual(upstreams, [
+            { service: "mysql-headless", port: 3306 },
+            { service: "redis-headless", port: 6379 },
+        ]);
+        for (const { service, port } of upstreams) {
+            for (const set of [envoyCallees, linkerdCallees!]) {
+                const seen = set.services[service]!;
+                assert.ok(seen.podIps.length > 0, `${service}: ${set.mode} pods`);
+                // The headless Service's DNS answers with these addresses: exactly the pods.
+                assert.deepEqual(seen.sliceAddresses, seen.podIps, `${service}: EndpointSlices of the ${set.mode} pods`);
+                assert.ok(seen.podPorts.includes(port), `${service}: the ${set.mode} pods declare ${port} (they declare ${seen.podPorts.join(", ")})`);
+            }
+        }
+        // What a fixed sidecar port would have hit: the Service's named port resolves to envoy's sidecar in envoy pods, to the app elsewhere.
+        assert.deepEqual(envoyCallees.services["redis-headless"]!.slicePorts, [15010]);
+        assert.deepEqual(linkerdCallees!.services["redis-headless"]!.slicePorts, [6379]);
+        assert.ok(!linkerdCallees!.services["redis-headless"]!.podPorts.includes(15010));
+    });
 
     it("a bad config creates nothing in the cluster", async function () {
         const before = kubectl("get", "all,configmaps,serviceaccounts", "-A", "-o", "name").split("\n").sort();
