@@ -16,7 +16,7 @@ export {
 } from "./istio";
 export { Observability, prometheusPeer, type KialiExposure, type ObservabilityArgs } from "./observability";
 export { ConfigError, type IstioPlatformArgs } from "./resources";
-export { MODES, PLATFORM_DEFAULTS, type IstioPlatform, type MeshMode, type NetworkPeer, type Platform } from "./modes";
+export { LINKERD_INBOUND_POLICIES, MODES, PLATFORM_DEFAULTS, type IstioPlatform, type LinkerdInboundPolicy, type LinkerdPlatform, type MeshMode, type NetworkPeer, type Platform } from "./modes";
 export {
     MODE_NAMES,
     NETWORK_POLICY_LEVELS,

@@ -301,10 +301,13 @@ function governingPeerAuthentication(workload: Workload, peerAuthentications: re
     );
 }
 
+/** Linkerd default inbound policies that refuse callers without a mesh identity (Linkerd's Authorization Policy reference). */
+const LINKERD_REJECTS_PLAINTEXT: readonly string[] = ["all-authenticated", "cluster-authenticated", "deny"];
+
 export const productionMtls: StackRule<{ exemptNamespaces: string[]; meshedNamespaces: string[]; istioRootNamespace: string; meshWideStrict: boolean }> = {
     name: "production-mtls",
     description: "Every workload runs in a mesh with mTLS (Istio sidecar or ambient, or Linkerd), STRICT where all callers are meshed.",
-    remediation: `Run the app in mode istio or linkerd (injection on the pod or its namespace). For Istio, a PeerAuthentication with mtls.mode STRICT must govern it; PERMISSIVE is accepted only with ${PERMISSIVE_REASON_ANNOTATION} naming the callers outside the mesh. For Linkerd, set config.linkerd.io/default-inbound-policy to all-authenticated.`,
+    remediation: `Run the app in mode istio or linkerd (injection on the pod or its namespace). For Istio, a PeerAuthentication with mtls.mode STRICT must govern it; PERMISSIVE is accepted only with ${PERMISSIVE_REASON_ANNOTATION} naming the callers outside the mesh. For Linkerd, set config.linkerd.io/default-inbound-policy to all-authenticated, cluster-authenticated or deny.`,
     enforcementLevel: "advisory",
     config: {
         exemptNamespaces: {
@@ -350,8 +353,11 @@ export const productionMtls: StackRule<{ exemptNamespaces: string[]; meshedNames
                 });
             } else {
                 const policy = item.template.annotations["config.linkerd.io/default-inbound-policy"] ?? annotationsOf(namespaces.get(item.namespace) ?? {})["config.linkerd.io/default-inbound-policy"];
-                if (policy !== "all-authenticated") {
-                    violations.push({ urn, message: `${what} is in Linkerd but accepts plaintext (default-inbound-policy ${policy ?? "all-unauthenticated"}); set config.linkerd.io/default-inbound-policy: all-authenticated` });
+                if (!LINKERD_REJECTS_PLAINTEXT.includes(policy ?? "")) {
+                    violations.push({
+                        urn,
+                        message: `${what} is in Linkerd but accepts plaintext (default-inbound-policy ${policy ?? "all-unauthenticated"}); set config.linkerd.io/default-inbound-policy: all-authenticated (or deny)`,
+                    });
                 }
             }
         }

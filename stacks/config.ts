@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { dnsLabel, dnsSubdomain, given, hostName, imageReference, modeSchema, NETWORK_POLICY_LEVELS, quantity, ruleString, SECRET_NAME } from "../components/model";
 import { withDefaults } from "../components/istio";
-import { PLATFORM_DEFAULTS } from "../components/modes";
+import { LINKERD_INBOUND_POLICIES, PLATFORM_DEFAULTS } from "../components/modes";
 
 /**
  * The stack configuration schema: every `pluggable-mesh:*` key of `Pulumi.<stack>.yaml`, with its
@@ -65,7 +65,7 @@ export const istioConfigSchema = z
     .describe("The Istio control plane.");
 
 export const stackConfigSchema = z.strictObject({
-    production: z.boolean().default(false).describe("Marks a production stack: stricter checks (no anonymous Kiali; no plaintext callers of STRICT istio-mode apps unless istio.allowPlaintextCallers)."),
+    production: z.boolean().default(false).describe("Marks a production stack: stricter checks (no anonymous Kiali; no plaintext callers of STRICT istio-mode or linkerd-mode apps unless istio.allowPlaintextCallers or linkerd.allowPlaintextCallers); linkerd mode's default inbound policy is deny."),
     mode: modeSchema.default("native").describe("Mode of every app that does not choose its own."),
     mtls: z.enum(["STRICT", "PERMISSIVE"]).default("PERMISSIVE").describe("mTLS of every app that does not choose its own, where the mode can enforce it."),
     kubernetesVersion: z
@@ -97,8 +97,21 @@ export const stackConfigSchema = z.strictObject({
         .strictObject({
             controlPlane: z.enum(["none", "existing"]).default("none").describe("`existing` declares a Linkerd control plane installed outside this program."),
             namespace: ruleString(dnsLabel).default("linkerd").describe("Namespace of that control plane."),
+            defaultInboundPolicy: z
+                .enum(LINKERD_INBOUND_POLICIES)
+                .optional()
+                .describe(
+                    "config.linkerd.io/default-inbound-policy of linkerd-mode apps: what their pods admit on ports no Server describes. Default: `deny` when `production` is true, else Linkerd's cluster-wide policy (an app with mtls STRICT gets at least `all-authenticated`).",
+                ),
+            proxyAwait: z.boolean().default(true).describe("config.linkerd.io/proxy-await: app containers start only once the Linkerd proxy is ready."),
+            allowPlaintextCallers: z
+                .boolean()
+                .optional()
+                .describe(
+                    "In a production stack, let a STRICT linkerd-mode component admit callers in other modes (no Linkerd identity) by network, on exactly the ports they declared (a warning names each port and caller; NetworkPolicies still admit only those callers). Other stacks do this with a warning. Default: false (a production stack refuses, naming the callers).",
+                ),
         })
-        .default({ controlPlane: "none", namespace: "linkerd" })
+        .default({ controlPlane: "none", namespace: "linkerd", proxyAwait: true })
         .describe("A Linkerd control plane for linkerd mode."),
     observability: z
         .strictObject({

@@ -7,7 +7,7 @@ import { type AppModel, checkManifestLimits, KUBERNETES_NAMESPACES, closestName,
 import { failOnProblems } from "../components/resources";
 import { checkIstioControlPlaneArgs, checkIstioSupport, istioPlatform, type IstioControlPlaneArgs } from "../components/istio";
 import { checkObservabilityArgs, checkSigningKey, prometheusPeer, type ObservabilityArgs } from "../components/observability";
-import type { Platform } from "../components/modes";
+import type { LinkerdPlatform, Platform } from "../components/modes";
 import { PROJECT, SECRET_KEYS, stackConfigSchema, type StackConfig } from "./config";
 import { resolveConfigPath, toolsCacheDir } from "./paths";
 
@@ -103,6 +103,18 @@ function istioArgs(config: StackConfig, localChartsDir: string | undefined): Ist
     };
 }
 
+/** A production stack denies by default what no Linkerd policy admits, and refuses plaintext callers of STRICT apps unless allowed; any other keeps the cluster's default. */
+function linkerdPlatform(config: StackConfig): LinkerdPlatform {
+    const { namespace, defaultInboundPolicy, proxyAwait, allowPlaintextCallers } = config.linkerd;
+    const policy = defaultInboundPolicy ?? (config.production ? "deny" : undefined);
+    return {
+        namespace,
+        proxyAwait,
+        ...(policy ? { defaultInboundPolicy: policy } : {}),
+        ...(config.production && !allowPlaintextCallers ? { refusePlaintextCallers: true } : {}),
+    };
+}
+
 function platformOf(config: StackConfig, istio: IstioControlPlaneArgs): Platform {
     return {
         clusterDomain: config.clusterDomain,
@@ -115,7 +127,7 @@ function platformOf(config: StackConfig, istio: IstioControlPlaneArgs): Platform
             config.istio.controlPlane === "none"
                 ? undefined
                 : { ...istioPlatform(istio), ...(config.production && !config.istio.allowPlaintextCallers ? { refusePlaintextCallers: true } : {}) },
-        linkerd: config.linkerd.controlPlane === "existing" ? { namespace: config.linkerd.namespace } : undefined,
+        linkerd: config.linkerd.controlPlane === "existing" ? linkerdPlatform(config) : undefined,
     };
 }
 

@@ -228,7 +228,9 @@ describe("modes on RuoYi", () => {
                     const linkerdAnnotations = Object.fromEntries(Object.entries(annotations).filter(([key]) => key.includes("linkerd.io")));
                     assert.deepEqual(
                         linkerdAnnotations,
-                        mode === "linkerd" ? { "linkerd.io/inject": "enabled", ...(opaque ? { "config.linkerd.io/opaque-ports": opaque } : {}) } : {},
+                        mode === "linkerd"
+                            ? { "linkerd.io/inject": "enabled", "config.linkerd.io/proxy-await": "enabled", ...(opaque ? { "config.linkerd.io/opaque-ports": opaque } : {}) }
+                            : {},
                         `${kind}/${name}`,
                     );
                     const service = findObject(objects, "Service", name, NS);
@@ -238,16 +240,15 @@ describe("modes on RuoYi", () => {
             });
         }
 
-        it("linkerd: the traffic policy as Service annotations, with ruoyi-admin's 30s timeout", () => {
+        it("linkerd: the traffic policy as Service annotations, with ruoyi-admin's 30s timeout and no retry RuoYi did not ask for", () => {
             const service = findObject(runs.get("linkerd")!, "Service", "ruoyi-admin", NS);
+            // RuoYi's retryOn is the default (connect-failure, refused-stream, reset, unavailable, cancelled):
+            // none is an HTTP status, so Linkerd gets no retry.linkerd.io/http (a 5xx retry would resend failed POSTs).
             assert.deepEqual(service.metadata.annotations, {
                 "balancer.linkerd.io/failure-accrual": "consecutive",
                 "balancer.linkerd.io/failure-accrual-consecutive-max-failures": "5",
                 "balancer.linkerd.io/failure-accrual-consecutive-min-penalty": "30s",
                 "timeout.linkerd.io/request": "30s",
-                "retry.linkerd.io/http": "5xx",
-                "retry.linkerd.io/limit": "2",
-                "retry.linkerd.io/timeout": "5s",
             });
         });
     });

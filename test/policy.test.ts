@@ -264,8 +264,17 @@ describe("policy pack rules", function () {
             ]);
             assert.deepEqual(productionMtls.checkStack([meshed], { ...config, meshWideStrict: true }), []);
             const linkerd = deployment({ podAnnotations: { "linkerd.io/inject": "enabled" } });
-            assert.equal(productionMtls.checkStack([linkerd], config)[0]!.message, "Deployment shop/web is in Linkerd but accepts plaintext (default-inbound-policy all-unauthenticated); set config.linkerd.io/default-inbound-policy: all-authenticated");
-            assert.deepEqual(productionMtls.checkStack([namespace("shop", {}, { "config.linkerd.io/default-inbound-policy": "all-authenticated" }), linkerd], config), []);
+            assert.equal(
+                productionMtls.checkStack([linkerd], config)[0]!.message,
+                "Deployment shop/web is in Linkerd but accepts plaintext (default-inbound-policy all-unauthenticated); set config.linkerd.io/default-inbound-policy: all-authenticated (or deny)",
+            );
+            // What a production stack's linkerd mode writes (deny), and Linkerd's other policies that refuse plaintext.
+            for (const policy of ["all-authenticated", "cluster-authenticated", "deny"]) {
+                assert.deepEqual(productionMtls.checkStack([namespace("shop", {}, { "config.linkerd.io/default-inbound-policy": policy }), linkerd], config), [], policy);
+            }
+            for (const policy of ["cluster-unauthenticated", "audit"]) {
+                assert.equal(productionMtls.checkStack([namespace("shop", {}, { "config.linkerd.io/default-inbound-policy": policy }), linkerd], config).length, 1, policy);
+            }
         });
     });
 

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { given, SECRET_NAME, type AppSpecInput, type Manifest, type ModeName, type NetworkPolicyLevel, type Problem } from "../model";
-import { PLATFORM_DEFAULTS, type IstioPlatform, type NetworkPeer, type Platform } from "../modes";
+import { PLATFORM_DEFAULTS, type IstioPlatform, type LinkerdPlatform, type NetworkPeer, type Platform } from "../modes";
 import { failOnProblems, registerManifest, type IstioPlatformArgs } from "../resources";
 import { checkApps, type AppInput } from "./plan";
 import { renderApp } from "./render";
@@ -13,8 +13,8 @@ export interface GovernedAppPlatformArgs {
     trustDomain?: string;
     /** The Istio control plane, needed by istio mode: `controlPlane.platform`. @default none */
     istio?: IstioPlatformArgs;
-    /** A Linkerd control plane installed elsewhere, needed by linkerd mode. @default none */
-    linkerd?: { namespace: string };
+    /** A Linkerd control plane installed elsewhere, needed by linkerd mode (its namespace, default inbound policy, proxy-await). @default none */
+    linkerd?: LinkerdPlatform;
     /** IngressClass of exposed components in modes that use Kubernetes Ingress. @default the cluster's default class */
     ingressClassName?: string;
     /** Whether the cluster has an ingress controller that gives Ingresses an address (false: Pulumi does not wait for one). @default true */

@@ -28,6 +28,31 @@ export interface IstioPlatform {
     refusePlaintextCallers?: boolean;
 }
 
+/**
+ * Linkerd's default inbound policies (`config.linkerd.io/default-inbound-policy`), what a meshed
+ * pod admits on a port no Server describes.
+ */
+export const LINKERD_INBOUND_POLICIES = ["all-unauthenticated", "all-authenticated", "cluster-unauthenticated", "cluster-authenticated", "deny", "audit"] as const;
+export type LinkerdInboundPolicy = (typeof LINKERD_INBOUND_POLICIES)[number];
+
+/** A Linkerd control plane installed outside this program. */
+export interface LinkerdPlatform {
+    /** The control plane's namespace. */
+    namespace: string;
+    /**
+     * The default inbound policy of the app's pods and namespaces, for ports no Server describes.
+     * @default none: Linkerd's cluster-wide `proxy.defaultInboundPolicy` (an app with mtls STRICT still gets all-authenticated)
+     */
+    defaultInboundPolicy?: LinkerdInboundPolicy;
+    /** Start the app containers only after the proxy is ready (`config.linkerd.io/proxy-await`). @default true */
+    proxyAwait?: boolean;
+    /**
+     * Refuse an app with mtls STRICT whose callers in other modes would have to be admitted by
+     * network (a production stack, unless `linkerd.allowPlaintextCallers` is true). @default false
+     */
+    refusePlaintextCallers?: boolean;
+}
+
 /** What the platform offers the modes; built by the stack from its config. */
 export interface Platform {
     /** @default "cluster.local" */
@@ -37,7 +62,7 @@ export interface Platform {
     /** Present when an Istio control plane is installed or declared. */
     istio?: IstioPlatform;
     /** Present when a Linkerd control plane is declared. */
-    linkerd?: { namespace: string };
+    linkerd?: LinkerdPlatform;
     /** IngressClass for exposed components in modes that use Kubernetes Ingress. @default the cluster's default class */
     ingressClassName?: string;
     /**

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { startCluster, type Cluster } from "../../devcluster/cluster";
 import { ensureTools, openStack, PROJECT_ROOT, type EngineStack, type Tools } from "../../engine/engine";
 import { identities, kubectlFor, type Kubectl } from "../support/kubectl";
+import { linkerdCrds, linkerdCrdsList } from "../support/linkerdCrds";
 import { FEATURES_SPEC } from "../support/meshRuns";
 
 /**
@@ -11,6 +12,8 @@ import { FEATURES_SPEC } from "../support/meshRuns";
  * kwok nodes): admission, defaulting, immutable fields on update and Pulumi's await logic, which
  * render mode cannot show. RuoYi is deployed without its Ingress: the embedded cluster has no
  * ingress controller, so an Ingress would never get an address and Pulumi would rightly wait.
+ * Linkerd's CRDs (its linkerd-crds chart, as the unit tests render it) are installed first, so the
+ * switch to mode linkerd has the API server validate every Linkerd object, CEL rules included.
  */
 
 const NAMESPACE = "ruoyi";
@@ -29,6 +32,11 @@ describe("the real engine on the embedded cluster", function () {
         fs.mkdirSync(path.join(PROJECT_ROOT, "out"), { recursive: true });
         scratch = fs.mkdtempSync(path.join(PROJECT_ROOT, "out", "pluggable-mesh-cluster-engine-"));
         cluster = await startCluster({ dir: path.join(scratch, "cluster") });
+        // create, not apply: the route CRDs are larger than the last-applied annotation may be.
+        const crds = path.join(scratch, "linkerd-crds.json");
+        fs.writeFileSync(crds, linkerdCrdsList());
+        kubectl("create", "-f", crds);
+        kubectl("wait", "--for=condition=Established", "--timeout=60s", ...linkerdCrds().map((crd) => `crd/${crd.metadata.name}`));
         spec = path.join(scratch, "ruoyi.yaml");
         const ruoyi = fs.readFileSync(path.join(PROJECT_ROOT, "stacks", "apps", "ruoyi.yaml"), "utf8");
         const withoutIngress = ruoyi.replace(/^\s+expose: .*\n/m, "");
@@ -148,8 +156,48 @@ describe("the real engine on the embedded cluster", function () {
                 envoyCaller = { upstreams, pods: podSet(mode, upstreams.map((upstream) => upstream.service)) };
             }
             if (mode === "linkerd") linkerdCallees = podSet(mode, envoyCaller!.upstreams.map((upstream) => upstream.service));
+            // The API server accepted linkerd mode's policy objects against Linkerd's CRDs; leaving the mode removes them.
+            assert.deepEqual(linkerdPolicyObjects(), mode === "linkerd" ? LINKERD_POLICY_OBJECTS : []);
         });
     }
+
+    function linkerdPolicyObjects(): string[] {
+        const kinds = "servers.policy.linkerd.io,authorizationpolicies.policy.linkerd.io,meshtlsauthentications.policy.linkerd.io,networkauthentications.policy.linkerd.io";
+        return kubectl("get", kinds, "-n", NAMESPACE, "-o", "name").split("\n").filter(Boolean).sort();
+    }
+
+    // RuoYi without its Ingress: no NetworkAuthentication, every caller is meshed.
+    const LINKERD_POLICY_OBJECTS = [
+        "authorizationpolicy.policy.linkerd.io/mysql.mysql.meshtls",
+        "authorizationpolicy.policy.linkerd.io/redis.redis.meshtls",
+        "authorizationpolicy.policy.linkerd.io/ruoyi-admin.http.meshtls",
+        "meshtlsauthentication.policy.linkerd.io/mysql.mysql",
+        "meshtlsauthentication.policy.linkerd.io/redis.redis",
+        "meshtlsauthentication.policy.linkerd.io/ruoyi-admin.http",
+        "server.policy.linkerd.io/mysql.mysql",
+        "server.policy.linkerd.io/redis.redis",
+        "server.policy.linkerd.io/ruoyi-admin.http",
+        "server.policy.linkerd.io/ruoyi-ui.http",
+    ];
+
+    it("the API server holds Linkerd's CRDs to their rules: a GRPCRoute passes, a broken Server and a CEL violation do not", function () {
+        const file = path.join(scratch, "linkerd-objects.json");
+        const dryRun = (object: Record<string, unknown>) => {
+            fs.writeFileSync(file, JSON.stringify(object));
+            return kubectl("create", "--dry-run=server", "--validate=strict", "-f", file, "-o", "name").trim();
+        };
+        const grpcRoute = {
+            apiVersion: "gateway.networking.k8s.io/v1",
+            kind: "GRPCRoute",
+            metadata: { name: "api-grpc", namespace: "default", annotations: { "retry.linkerd.io/grpc": "unavailable,cancelled", "retry.linkerd.io/limit": "2" } },
+            spec: { parentRefs: [{ group: "core", kind: "Service", name: "api", port: 9090 }], rules: [{ backendRefs: [{ name: "api", port: 9090 }] }] },
+        };
+        assert.equal(dryRun(grpcRoute), "grpcroute.gateway.networking.k8s.io/api-grpc");
+        const server = { apiVersion: "policy.linkerd.io/v1beta3", kind: "Server", metadata: { name: "web.http", namespace: "default" } };
+        assert.throws(() => dryRun({ ...server, spec: { podSelector: { matchLabels: { app: "web" } }, port: 8080, proxyProtocoll: "HTTP/1" } }), /unknown field "spec.proxyProtocoll"/);
+        // A CEL rule of the Gateway API CRD, which the unit tests' JSON Schema cannot evaluate.
+        assert.throws(() => dryRun({ ...grpcRoute, spec: { ...grpcRoute.spec, rules: [{ backendRefs: [{ name: "api" }] }] } }), /Must have port for Service reference/);
+    });
 
     it("while a callee rolls from envoy to linkerd, the ports and endpoints an envoy caller's bootstrap names are served by the old and the new pods", function () {
         // Mid-roll, ruoyi-admin's old pods still run the envoy bootstrap read after the switch to envoy,

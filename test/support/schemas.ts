@@ -1,7 +1,10 @@
+import { linkerdCrdGroups, validateAgainstLinkerdCrds } from "./linkerdCrds";
+
 /**
- * Validates emitted Kubernetes and Istio objects against upstream schemas: Kubernetes' OpenAPI
- * (kubernetes-models) and Istio's CRD schemas (@kubernetes-models/istio). Both packages are
- * ESM-only, so they are loaded with dynamic `import()`.
+ * Validates emitted Kubernetes, Istio and Linkerd objects against upstream schemas: Kubernetes'
+ * OpenAPI (kubernetes-models), Istio's CRD schemas (@kubernetes-models/istio), and Linkerd's CRD
+ * chart (policy.linkerd.io and the Gateway API routes it ships; see linkerdCrds.ts). The
+ * kubernetes-models packages are ESM-only, so they are loaded with dynamic `import()`.
  */
 
 /** What every manifest has; the rest is checked by the schema. */
@@ -48,6 +51,10 @@ async function loadModule(specifier: string): Promise<Record<string, unknown> | 
  */
 export async function validateManifest(obj: Manifest): Promise<void> {
     const name = `${obj.kind}/${obj.metadata?.name ?? "<unnamed>"}`;
+    if (linkerdCrdGroups().has(obj.apiVersion.split("/")[0]!)) {
+        validateAgainstLinkerdCrds(obj);
+        return;
+    }
     const specifier = modelModule(obj.apiVersion);
     const module = specifier === undefined ? undefined : await loadModule(specifier);
     if (module === undefined) {
