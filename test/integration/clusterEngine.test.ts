@@ -110,11 +110,14 @@ describe("the real engine on the embedded cluster", function () {
     /** ruoyi-admin's envoy bootstrap and its callees' pods after the switch to envoy; the callees' pods after the switch to linkerd. */
     let envoyCaller: { upstreams: { service: string; port: number }[]; pods: PodSet } | undefined;
     let linkerdCallees: PodSet | undefined;
+    /** What the first up printed, searched for the secret value later. */
+    let upOutput = "";
 
     it("up creates RuoYi and waits until its pods are Ready; the claim binds", async function () {
         const { stack, configFile, guard } = await stackIn("native");
         const result = await guard(() => stack.up({ configFile }));
         assert.equal(result.summary.result, "succeeded");
+        upOutput = result.stdout + result.stderr;
         const deployments = JSON.parse(kubectl("get", "deployments", "-n", NAMESPACE, "-o", "json")) as { items: { metadata: { name: string }; status: { readyReplicas?: number } }[] };
         assert.deepEqual(deployments.items.map((item) => [item.metadata.name, item.status.readyReplicas]).sort(), [["redis", 1], ["ruoyi-admin", 1], ["ruoyi-ui", 1]]);
         first = identities(kubectl, NAMESPACE);
@@ -135,6 +138,34 @@ describe("the real engine on the embedded cluster", function () {
             pod.volumes.filter((volume) => ["cache", "scratch", "settings"].includes(volume.name)).map((volume) => volume.name),
             ["cache", "scratch", "settings"],
         );
+    });
+
+    it("RuoYi's MySQL password: one value in our two Secrets, referenced by the workloads, never in them, and a secret in the state", async function () {
+        // The committed dev stack file's encrypted value, decrypted by the engine with the embedded passphrase.
+        const secrets = JSON.parse(kubectl("get", "secrets", "mysql-secrets", "ruoyi-admin-secrets", "-n", NAMESPACE, "-o", "json")).items as { data: Record<string, string> }[];
+        assert.deepEqual(secrets.map((secret) => Object.keys(secret.data)), [["mysqlRootPassword"], ["mysqlRootPassword"]]);
+        const value = Buffer.from(secrets[0]!.data.mysqlRootPassword!, "base64").toString("utf8");
+        assert.equal(Buffer.from(secrets[1]!.data.mysqlRootPassword!, "base64").toString("utf8"), value);
+        assert.match(value, /^[A-Za-z0-9]{24}$/, "the committed value, not a placeholder");
+        const workloads = kubectl("get", "deployments,statefulsets", "-n", NAMESPACE, "-o", "json");
+        assert.equal(workloads.includes(value), false);
+        const admin = (JSON.parse(workloads).items as any[]).find((item) => item.metadata.name === "ruoyi-admin").spec.template.spec.containers[0];
+        assert.deepEqual(admin.env.find((entry: { name: string }) => entry.name === "SPRING_DATASOURCE_DRUID_MASTER_PASSWORD"), {
+            name: "SPRING_DATASOURCE_DRUID_MASTER_PASSWORD",
+            valueFrom: { secretKeyRef: { name: "ruoyi-admin-secrets", key: "mysqlRootPassword" } },
+        });
+        const mysql = (JSON.parse(workloads).items as any[]).find((item) => item.metadata.name === "mysql").spec.template.spec;
+        assert.deepEqual(mysql.volumes.find((volume: { name: string }) => volume.name === "secret-files-0").secret.secretName, "mysql-secrets");
+        // The state as the file backend keeps it (exportStack would decrypt it): the Secret's data is ciphertext, and the value is nowhere.
+        const state = fs.readFileSync(path.join(scratch, "state", ".pulumi", "stacks", "pluggable-mesh", "cluster-it.json"), "utf8");
+        for (const form of [value, Buffer.from(value).toString("base64")]) assert.equal(state.includes(form), false);
+        const secret = (JSON.parse(state).checkpoint.latest.resources as any[]).find((resource) => resource.type === "kubernetes:core/v1:Secret" && resource.outputs.metadata.name === "mysql-secrets");
+        for (const data of [secret.inputs.data, secret.outputs.data]) {
+            assert.deepEqual(Object.keys(data), ["4dabf18193072939515e22adb298388d", "ciphertext"]);
+            assert.equal(data["4dabf18193072939515e22adb298388d"], "1b47061264138c4ac30d75fd1eb44270");
+        }
+        assert.equal(upOutput.includes(value), false);
+        assert.ok(upOutput.length > 0);
     });
 
     for (const mode of ["envoy", "linkerd", "native"]) {
@@ -223,10 +254,10 @@ describe("the real engine on the embedded cluster", function () {
     });
 
     it("a bad config creates nothing in the cluster", async function () {
-        const before = kubectl("get", "all,configmaps,serviceaccounts", "-A", "-o", "name").split("\n").sort();
+        const before = kubectl("get", "all,configmaps,secrets,serviceaccounts", "-A", "-o", "name").split("\n").sort();
         const { stack, configFile, guard } = await stackIn("consul");
         await assert.rejects(guard(() => stack.up({ configFile })), /"consul" is not a mode/);
-        assert.deepEqual(kubectl("get", "all,configmaps,serviceaccounts", "-A", "-o", "name").split("\n").sort(), before);
+        assert.deepEqual(kubectl("get", "all,configmaps,secrets,serviceaccounts", "-A", "-o", "name").split("\n").sort(), before);
     });
 
     it("destroy leaves no object of ours behind", async function () {
@@ -234,6 +265,6 @@ describe("the real engine on the embedded cluster", function () {
         await guard(() => stack.destroy({ configFile }));
         assert.equal(kubectl("get", "namespace", NAMESPACE, "--ignore-not-found", "-o", "name").trim(), "");
         assert.equal(kubectl("get", "namespace", FEATURES, "--ignore-not-found", "-o", "name").trim(), "");
-        assert.equal(kubectl("get", "all,configmaps", "-A", "-l", "app.kubernetes.io/managed-by=pluggable-mesh", "-o", "name").trim(), "");
+        assert.equal(kubectl("get", "all,configmaps,secrets", "-A", "-l", "app.kubernetes.io/managed-by=pluggable-mesh", "-o", "name").trim(), "");
     });
 });
