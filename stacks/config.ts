@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { dnsLabel, dnsSubdomain, given, hostName, imageReference, modeSchema, NETWORK_POLICY_LEVELS, quantity, ruleString, SECRET_NAME } from "../components/model";
+import { dnsLabel, dnsSubdomain, given, hostName, imageReference, modeSchema, NETWORK_POLICY_LEVELS, POD_SECURITY_LEVELS, quantity, ruleString, SECRET_NAME } from "../components/model";
 import { withDefaults } from "../components/istio";
 import { LINKERD_INBOUND_POLICIES, PLATFORM_DEFAULTS } from "../components/modes";
 
@@ -84,6 +84,19 @@ export const stackConfigSchema = z.strictObject({
         .describe(
             "NetworkPolicies of every app, in every mode: `ingress` (each component admits only its declared callers, Prometheus and its gateway or Ingress controller; a default-deny for namespaces the apps own), `ingress+egress` (also: each component reaches only DNS, its declared dependencies and its mode's control plane), or `off`. Enforced only where the cluster's network plugin implements NetworkPolicy. See docs/authorization.md.",
         ),
+    podSecurity: z
+        .strictObject({
+            enforce: z
+                .enum(["auto", ...POD_SECURITY_LEVELS])
+                .default(PLATFORM_DEFAULTS.podSecurity.enforce)
+                .describe(
+                    "Pod Security Standards level the API server enforces in the namespaces apps create: `auto` (the strictest level each app's mode and components pass: restricted, baseline with a securityExemption, privileged for istio and linkerd injection without CNI), or `restricted`, `baseline`, `privileged` (an app that would not pass it is refused before deployment).",
+                ),
+            warn: z.enum(POD_SECURITY_LEVELS).default(PLATFORM_DEFAULTS.podSecurity.warn).describe("Level kubectl warns about when a pod breaks it."),
+            audit: z.enum(POD_SECURITY_LEVELS).default(PLATFORM_DEFAULTS.podSecurity.audit).describe("Level the API server's audit log annotates when a pod breaks it."),
+        })
+        .default({ ...PLATFORM_DEFAULTS.podSecurity })
+        .describe("Pod Security admission labels (pod-security.kubernetes.io/enforce, warn, audit) of the namespaces apps create. See docs/secrets.md."),
     kubernetes: z
         .strictObject({
             renderYamlToDirectory: z.string().min(1).optional().describe("Write objects as YAML into this folder (relative to the project root) instead of applying them; Secret data is then written in plain text."),

@@ -123,6 +123,7 @@ function platformOf(config: StackConfig, istio: IstioControlPlaneArgs): Platform
         ingressClassName: config.ingressClassName,
         ingressController: config.ingressController,
         networkPolicies: config.networkPolicies,
+        podSecurity: config.podSecurity,
         istio:
             config.istio.controlPlane === "none"
                 ? undefined

@@ -206,11 +206,19 @@ describe("modes on RuoYi", () => {
             it(`${mode}: pod template, namespace and Service decorations`, () => {
                 const objects = runs.get(mode)!;
                 const namespace = findObject(objects, "Namespace", NS);
+                // Pod Security: RuoYi's exempt images need baseline; istio's and linkerd's injected init containers need privileged.
+                const injected = mode === "istio" || mode === "linkerd";
                 assert.deepEqual(namespace.metadata.labels, {
                     "app.kubernetes.io/managed-by": "pluggable-mesh",
                     ...(mode === "istio" ? { "istio-injection": "enabled" } : {}),
+                    "pod-security.kubernetes.io/enforce": injected ? "privileged" : "baseline",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                    "pod-security.kubernetes.io/audit": "restricted",
                 });
-                assert.deepEqual(namespace.metadata.annotations, mode === "linkerd" ? { "linkerd.io/inject": "enabled" } : undefined);
+                const reason = injected
+                    ? `mode ${mode} injects ${mode}-init, which needs NET_ADMIN and NET_RAW (no ${mode}-cni)`
+                    : `component "ruoyi-ui" is exempt: the official nginx image starts its master as root to bind port 80, then runs workers as user nginx`;
+                assert.deepEqual(namespace.metadata.annotations, { ...(mode === "linkerd" ? { "linkerd.io/inject": "enabled" } : {}), "pluggable-mesh.io/pod-security-reason": reason });
                 for (const [kind, name] of WORKLOADS) {
                     const template = podTemplate(objects, kind, name);
                     const labels = template.metadata.labels as Record<string, string>;

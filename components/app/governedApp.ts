@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { given, SECRET_NAME, type AppSpecInput, type Manifest, type ModeName, type NetworkPolicyLevel, type Problem } from "../model";
-import { PLATFORM_DEFAULTS, type IstioPlatform, type LinkerdPlatform, type NetworkPeer, type Platform } from "../modes";
+import { PLATFORM_DEFAULTS, type IstioPlatform, type LinkerdPlatform, type NetworkPeer, type Platform, type PodSecurityPolicy } from "../modes";
 import { failOnProblems, registerManifest, type IstioPlatformArgs } from "../resources";
 import { checkApps, type AppInput } from "./plan";
 import { renderApp } from "./render";
@@ -29,6 +29,12 @@ export interface GovernedAppPlatformArgs {
     networkPolicies?: NetworkPolicyLevel;
     /** The Prometheus that scrapes sidecar metrics (`prometheusPeer(observability.namespace)`), admitted by NetworkPolicies. @default none */
     prometheus?: NetworkPeer;
+    /**
+     * Pod Security admission levels of the app's namespace: `enforce` a level, or `auto` (the
+     * strictest the mode and components pass; a fixed level they would not pass is refused);
+     * `warn` and `audit`. @default { enforce: "auto", warn: "restricted", audit: "restricted" }
+     */
+    podSecurity?: Partial<PodSecurityPolicy>;
 }
 
 /** Another app this app's components may call, or that calls them: its spec and mode, as plain data. */
@@ -66,12 +72,14 @@ export interface GovernedAppArgs extends Omit<AppSpecInput, "name" | "mode"> {
 
 /** The platform with every default applied, as the modes read it. */
 export function resolvePlatform(args: GovernedAppPlatformArgs = {}): Platform {
-    const { istio, ...rest } = args;
+    const { istio, podSecurity, ...rest } = args;
     const defined = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined));
+    const podSecurityDefined = Object.fromEntries(Object.entries(podSecurity ?? {}).filter(([, value]) => value !== undefined));
     return {
         ...PLATFORM_DEFAULTS,
         ...(istio === undefined ? {} : { trustDomain: istio.trustDomain }),
         ...defined,
+        podSecurity: { ...PLATFORM_DEFAULTS.podSecurity, ...podSecurityDefined },
         ...(istio === undefined ? {} : { istio: withoutReady(istio) }),
     };
 }

@@ -1,5 +1,5 @@
 import { failOnProblems } from "../resources";
-import { type Problem, prototypeKeyProblems, zodProblems, buildAppModel, buildDirectory, checkExposures, checkNodePorts, checkNamespaces, linkDependents, sharedNamespaces, type AppModel, type PlacedApp, appSpecSchema, type ModeName, type SecretCatalog } from "../model";
+import { type Problem, prototypeKeyProblems, zodProblems, buildAppModel, buildDirectory, checkExposures, checkNodePorts, checkNamespaces, linkDependents, sharedNamespaces, type AppModel, type PlacedApp, appSpecSchema, type ModeName, type SecretCatalog, laxer, laxestNeed } from "../model";
 import { modeNamed, type Platform } from "../modes";
 
 /** One app to plan: its spec as written, and where it came from. */
@@ -55,7 +55,29 @@ export function checkApps(inputs: readonly AppInput[], options: PlanOptions): { 
     });
     linkDependents(apps);
     for (const app of apps) problems.push(...modeNamed(app.mode).requirements(app, options.platform));
+    problems.push(...settlePodSecurity(apps, placed, options.platform));
     return { apps, problems };
+}
+
+/**
+ * Each app's Pod Security need becomes the laxest of everything its namespace holds (the modes'
+ * additions and the components of every app there), since one label governs the namespace. An
+ * enforced level that an app would not pass is refused here, before any pod is refused later.
+ */
+function settlePodSecurity(apps: AppModel[], placed: readonly PlacedApp[], platform: Platform): Problem[] {
+    const own = apps.map((app) => laxestNeed([modeNamed(app.mode).podSecurity(platform), app.podSecurity]));
+    const problems: Problem[] = [];
+    apps.forEach((app, index) => {
+        app.podSecurity = laxestNeed(own.filter((_, other) => apps[other]!.namespace === app.namespace));
+        const enforced = platform.podSecurity.enforce;
+        if (enforced !== "auto" && laxer(enforced, own[index]!.level) !== enforced) {
+            problems.push({
+                key: `${placed[index]!.source}: (pod security)`,
+                message: `app "${app.name}" needs level "${own[index]!.level}" (${own[index]!.reason}), but podSecurity.enforce is "${enforced}": the API server would refuse its pods; set podSecurity.enforce to "${own[index]!.level}" or "auto"`,
+            });
+        }
+    });
+    return problems;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { configFileKey, secretReferences, type SecretSource, shortHash, kubeName, publicServiceName, type VolumeSpec, type Protocol, type ExtraObject, type Manifest, findPlaceholderDependency, findPlaceholderExternal, formatAddress, type EnvBinding, PLACEHOLDER, type Address, type AppModel, type ComponentModel, type AddressFormat, type WorkloadModel, VERSION_LABEL, runsToCompletion } from "../model";
+import { configFileKey, secretReferences, type SecretSource, shortHash, kubeName, publicServiceName, type VolumeSpec, type Protocol, type ExtraObject, type Manifest, findPlaceholderDependency, findPlaceholderExternal, formatAddress, type EnvBinding, PLACEHOLDER, type Address, type AppModel, type ComponentModel, type AddressFormat, type WorkloadModel, VERSION_LABEL, runsToCompletion, podSecurityLabels, type PodSecurityLevel } from "../model";
 import { modeNamed, networkPolicies, type ComponentDecoration, type Platform } from "../modes";
 import { SECURITY_EXEMPTION_ANNOTATION } from "../../policy/contract";
 import { autoscalerManifest, containerProbes, disruptionBudgetManifest, graceField, replicasField, runToCompletionObject } from "./workloads";
@@ -26,6 +26,24 @@ const RESTRICTED_CONTAINER = { allowPrivilegeEscalation: false, capabilities: { 
  * values never pass through the pure layer, GovernedApp fills them in as Pulumi secrets.
  */
 export const SECRET_VALUE_PLACEHOLDER = "(a Pulumi secret, set at deployment)";
+
+/**
+ * The app container's security context: restricted (no privilege escalation, every capability
+ * dropped) unless the component says why not, with the component's own user, group, read-only
+ * root and added capabilities on top (planning refused root or extra capabilities without an exemption).
+ */
+function containerSecurity(spec: ComponentModel["spec"]): { securityContext?: Record<string, unknown> } {
+    const own = spec.securityContext ?? {};
+    const add = own.capabilities?.add ?? [];
+    const context: Record<string, unknown> = {
+        ...(spec.securityExemption ? {} : RESTRICTED_CONTAINER),
+        ...(own.runAsUser === undefined ? {} : { runAsUser: own.runAsUser }),
+        ...(own.runAsGroup === undefined ? {} : { runAsGroup: own.runAsGroup }),
+        ...(own.readOnlyRootFilesystem === undefined ? {} : { readOnlyRootFilesystem: own.readOnlyRootFilesystem }),
+    };
+    if (add.length > 0) context.capabilities = { ...(spec.securityExemption ? {} : RESTRICTED_CONTAINER.capabilities), add };
+    return Object.keys(context).length > 0 ? { securityContext: context } : {};
+}
 
 /** A manifest with the stable key its Pulumi resource is named by. */
 export interface RenderedObject {
@@ -284,12 +302,16 @@ function workloadManifest(component: ComponentModel, workload: WorkloadModel, de
         ...containerProbes(component),
         ...(volumeMounts.length > 0 ? { volumeMounts } : {}),
         // Restricted unless the component says why not (spec.securityExemption); the policy pack checks it.
-        ...(spec.securityExemption ? {} : { securityContext: RESTRICTED_CONTAINER }),
+        ...containerSecurity(spec),
     };
     const podSpec = {
         serviceAccountName: component.serviceAccountName,
         automountServiceAccountToken: false,
-        securityContext: spec.securityExemption ? RUNTIME_DEFAULT_SECCOMP : { runAsNonRoot: true, ...RUNTIME_DEFAULT_SECCOMP },
+        securityContext: {
+            ...(spec.securityExemption ? {} : { runAsNonRoot: true }),
+            ...RUNTIME_DEFAULT_SECCOMP,
+            ...(spec.securityContext?.fsGroup === undefined ? {} : { fsGroup: spec.securityContext.fsGroup }),
+        },
         ...graceField(component),
         ...(spec.job ? { restartPolicy: spec.job.restartPolicy } : {}),
         ...(decoration.pod.sidecars.length > 0 ? { initContainers: decoration.pod.sidecars } : {}),
@@ -332,6 +354,15 @@ function withAppPrefix(app: AppModel, objects: readonly ExtraObject[]): Rendered
     return objects.map((object) => ({ name: `${app.name}-${object.key}`, manifest: object.manifest }));
 }
 
+/** Namespace annotation saying why the namespace enforces the level it does. */
+export const POD_SECURITY_REASON_ANNOTATION = "pluggable-mesh.io/pod-security-reason";
+
+/** The levels on the app's namespace: `auto` enforces what the app's pods need (planning refused a fixed level they would not pass). */
+function podSecurityLevels(app: AppModel, platform: Platform): { enforce: PodSecurityLevel; warn: PodSecurityLevel; audit: PodSecurityLevel } {
+    const { enforce, warn, audit } = platform.podSecurity;
+    return { enforce: enforce === "auto" ? app.podSecurity.level : enforce, warn, audit };
+}
+
 /** Renders one app in its mode. */
 export function renderApp(app: AppModel, platform: Platform): RenderedApp {
     const mode = modeNamed(app.mode);
@@ -346,8 +377,8 @@ export function renderApp(app: AppModel, platform: Platform): RenderedApp {
                 kind: "Namespace",
                 metadata: {
                     name: app.namespace,
-                    labels: { ...MANAGED_BY, ...appDecoration.namespaceLabels },
-                    ...(Object.keys(appDecoration.namespaceAnnotations).length > 0 ? { annotations: appDecoration.namespaceAnnotations } : {}),
+                    labels: { ...MANAGED_BY, ...appDecoration.namespaceLabels, ...podSecurityLabels(podSecurityLevels(app, platform)) },
+                    annotations: { ...appDecoration.namespaceAnnotations, [POD_SECURITY_REASON_ANNOTATION]: app.podSecurity.reason },
                 },
             },
         });

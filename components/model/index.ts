@@ -7,6 +7,7 @@ export * from "./limits";
 export * from "./manifest";
 export * from "./model";
 export * from "./names";
+export * from "./podSecurity";
 export * from "./policy";
 export * from "./problems";
 export * from "./spec";

@@ -2,6 +2,7 @@ import type { Problem } from "./problems";
 import { checkConfigFileLimits, checkMountPaths, checkResources, checkVolumes, namespaceOf, PLACEHOLDER } from "./limits";
 import { given } from "./userText";
 import { didYouMean } from "./zodProblems";
+import { checkSecurityContext, componentPodSecurity, laxestNeed, type PodSecurityNeed } from "./podSecurity";
 import { kubeName } from "./names";
 import { checkWorkload, DEFAULT_REPLICAS, withComponentDefaults } from "./workloads";
 import { isHttpProtocol, type ExternalProtocol, type Protocol, type TrafficPolicy } from "./policy";
@@ -170,6 +171,11 @@ export interface AppModel {
     warnings: string[];
     /** Services outside the stack its components depend on (declared in the spec, used or not). */
     externals: ExternalTarget[];
+    /**
+     * The laxest Pod Security level the pods of the app's namespace need: its components' own here,
+     * joined with every mode's and every app's sharing the namespace when the apps are planned.
+     */
+    podSecurity: PodSecurityNeed;
 }
 
 /** The named secret values an app may reference (`{ secret: <name> }`), and how a user adds one, for messages. */
@@ -690,7 +696,7 @@ export function buildAppModel(placed: PlacedApp, directory: Directory, defaultMt
         seen.add(component.name);
         checkPorts(component, at, problems);
         checkVersions(component, at, problems);
-        problems.push(...checkResources(component, at), ...checkWorkload(component, at), ...checkVolumes(component, at));
+        problems.push(...checkResources(component, at), ...checkWorkload(component, at), ...checkVolumes(component, at), ...checkSecurityContext(component, at));
         const resolved = resolveDependencies(spec, component, at, directory, externals, problems, warnings);
         checkConfigFiles(component, at, resolved, spec.name, problems);
         checkSecretReferences(component, at, placed.secrets, problems);
@@ -704,7 +710,7 @@ export function buildAppModel(placed: PlacedApp, directory: Directory, defaultMt
         return model;
     });
     return {
-        model: { name: spec.name, namespace: namespaceOf(spec), createNamespace: spec.createNamespace, retainNamespace: false, mode, mtls: spec.mtls ?? defaultMtls, components, warnings, externals: [...externals.values()] },
+        model: { name: spec.name, namespace: namespaceOf(spec), createNamespace: spec.createNamespace, retainNamespace: false, mode, mtls: spec.mtls ?? defaultMtls, components, warnings, externals: [...externals.values()], podSecurity: laxestNeed(spec.components.map(componentPodSecurity)) },
         problems,
     };
 }

@@ -289,6 +289,33 @@ const publishSchema = z.strictObject({
         .describe("LoadBalancer only: client address ranges (IPv4 CIDRs) the load balancer admits. Default: any."),
 });
 
+/** The Pod Security Standards levels, strictest first (https://kubernetes.io/docs/concepts/security/pod-security-standards/). */
+export const POD_SECURITY_LEVELS = ["restricted", "baseline", "privileged"] as const;
+export type PodSecurityLevel = (typeof POD_SECURITY_LEVELS)[number];
+
+/** The only capability the restricted standard lets a container add back. */
+export const RESTRICTED_CAPABILITIES: readonly string[] = ["NET_BIND_SERVICE"];
+/** Capabilities the baseline standard allows to be added (its default set); any other needs privileged. */
+export const BASELINE_CAPABILITIES: readonly string[] = ["AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"];
+
+const id = z.number().int().min(0).max(MAX_INT32);
+
+const securityContextSchema = z.strictObject({
+    runAsUser: id.optional().describe("User id of the app container (0, root, only with securityExemption). Default: the image's."),
+    runAsGroup: id.optional().describe("Primary group id of the app container. Default: the image's."),
+    fsGroup: id.optional().describe("Group that owns mounted volumes (pod-wide), so a non-root user can write its volume. Default: none."),
+    readOnlyRootFilesystem: z.boolean().optional().describe("Mount the app container's root filesystem read-only. Default: false."),
+    capabilities: z
+        .strictObject({
+            add: z
+                .array(z.string().regex(/^[A-Z_]{1,32}$/, { error: (issue) => `expected a capability name such as "NET_BIND_SERVICE", given ${given(issue.input)}` }))
+                .default([])
+                .describe(`Capabilities added to the app container after dropping ALL: ${RESTRICTED_CAPABILITIES.join(", ")} always; others only with securityExemption (${BASELINE_CAPABILITIES.length} in baseline's set keep baseline, the rest need privileged).`),
+        })
+        .optional()
+        .describe("Linux capabilities of the app container."),
+});
+
 const componentSchema = z.strictObject({
     name: z
         .string()
@@ -362,6 +389,9 @@ const componentSchema = z.strictObject({
         .describe("Exposes one port outside the cluster (an Ingress, or the Istio ingress gateway in istio mode)."),
     traffic: componentTrafficSchema.optional().describe("Traffic policy for callers of this component, merged onto the app's."),
     // secrets helper: env precedence, secrets, security context
+    securityContext: securityContextSchema
+        .optional()
+        .describe("What the image needs from its security context (user, group, volume group, read-only root, capabilities), over the restricted defaults."),
     secretFiles: z
         .array(secretFileSchema)
         .default([])

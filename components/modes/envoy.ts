@@ -174,6 +174,8 @@ function unproxiedExternalGaps(component: ComponentModel): string[] {
 
 export const envoyMode: MeshMode = {
     name: "envoy",
+    // The sidecar runs as a non-root uid with every capability dropped and no privilege escalation.
+    podSecurity: () => ({ level: "restricted", reason: "mode envoy's sidecar runs restricted" }),
     summary: "Built-in envoy sidecar with a static bootstrap; dependencies on 127.0.0.1; no control plane",
     requirements: (app, platform) =>
         app.components.flatMap((component) =>

@@ -300,6 +300,9 @@ function exposure(component: ComponentModel, host: string, istio: IstioPlatform)
 
 export const istioMode: MeshMode = {
     name: MODE,
+    // Without istio-cni, injection adds istio-init, which sets up the pod's iptables as root with
+    // NET_ADMIN and NET_RAW: outside baseline's capabilities (Istio: "Application Requirements").
+    podSecurity: () => ({ level: "privileged", reason: "mode istio injects istio-init, which needs NET_ADMIN and NET_RAW (no istio-cni)" }),
     summary: "Istio sidecars by injection label; mTLS, authorization and traffic policy as Istio objects",
     requirements(app, platform) {
         const problems: Problem[] = [];

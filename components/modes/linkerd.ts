@@ -323,6 +323,8 @@ const network: ModeNetwork = {
 export const linkerdMode: MeshMode = {
     name: MODE,
     summary: "Linkerd proxies by annotation; authorization from the dependency graph as Linkerd policy; timeouts, retries and failure accrual",
+    // Without linkerd-cni, the injected linkerd-init sets up iptables with NET_ADMIN and NET_RAW.
+    podSecurity: () => ({ level: "privileged", reason: "mode linkerd injects linkerd-init, which needs NET_ADMIN and NET_RAW (no linkerd-cni)" }),
     requirements(app, platform) {
         if (!platform.linkerd) {
             return [

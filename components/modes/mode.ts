@@ -1,4 +1,4 @@
-import type { Address, AppModel, ComponentModel, ComponentRef, ExtraObject, ModeName, NetworkPolicyLevel, Problem, ResolvedPort } from "../model";
+import type { PodSecurityNeed, PodSecurityLevel, Address, AppModel, ComponentModel, ComponentRef, ExtraObject, ModeName, NetworkPolicyLevel, Problem, ResolvedPort } from "../model";
 import { ENVOY_IMAGE } from "./envoy/bootstrap";
 
 /**
@@ -77,6 +77,19 @@ export interface Platform {
     networkPolicies: NetworkPolicyLevel;
     /** The Prometheus that scrapes sidecar metrics; NetworkPolicies admit it on each mode's metrics ports. @default none */
     prometheus?: NetworkPeer;
+    /** Pod Security admission labels of the namespaces apps create. @default {@link PLATFORM_DEFAULTS}.podSecurity */
+    podSecurity: PodSecurityPolicy;
+}
+
+/**
+ * The Pod Security Standards levels a namespace carries: `enforce` (the API server refuses pods
+ * that break it), `warn` (kubectl shows a warning) and `audit` (the audit log notes it).
+ */
+export interface PodSecurityPolicy {
+    /** A level, or `auto`: the strictest level the app's mode and components pass. */
+    enforce: PodSecurityLevel | "auto";
+    warn: PodSecurityLevel;
+    audit: PodSecurityLevel;
 }
 
 /** Pods a NetworkPolicy rule names: by namespace (absent: the policy's own) and pod labels (absent: every pod there). */
@@ -119,6 +132,8 @@ export const PLATFORM_DEFAULTS = {
     ingressController: true,
     envoyImage: ENVOY_IMAGE,
     networkPolicies: "ingress",
+    // Enforce what the pods need; warn and audit against restricted, so every exemption stays visible.
+    podSecurity: { enforce: "auto", warn: "restricted", audit: "restricted" },
 } as const satisfies Partial<Platform>;
 
 /** What a mode adds to a component's pod template. */
@@ -174,6 +189,11 @@ export interface MeshMode {
     decorateComponent(component: ComponentModel, app: AppModel, platform: Platform): ComponentDecoration;
     /** What NetworkPolicies must let through for this mode's pods. */
     readonly network: ModeNetwork;
+    /**
+     * The laxest Pod Security Standards level this mode's own additions to a pod need (its sidecars,
+     * and init containers a control plane injects), so the namespace can enforce what the pods pass.
+     */
+    podSecurity(platform: Platform): PodSecurityNeed;
 }
 
 /** The network needs of a mode without sidecar metrics or a control plane, whose pods serve each port on the app's own port. */

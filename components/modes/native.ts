@@ -33,4 +33,5 @@ export const nativeMode: MeshMode = {
         warnings: splitWarnings(component, "native", false),
     }),
     network: PLAIN_NETWORK,
+    podSecurity: () => ({ level: "restricted", reason: "mode native adds nothing to pods" }),
 };

@@ -168,6 +168,23 @@ describe("the real engine on the embedded cluster", function () {
         assert.ok(upOutput.length > 0);
     });
 
+    it("Pod Security: the namespace enforces baseline (RuoYi's exempt images), the API server admitted RuoYi's pods under it and refuses a privileged one", function () {
+        const labels = JSON.parse(kubectl("get", "namespace", NAMESPACE, "-o", "json")).metadata.labels as Record<string, string>;
+        assert.deepEqual(
+            Object.entries(labels).filter(([key]) => key.startsWith("pod-security.kubernetes.io/")),
+            [
+                ["pod-security.kubernetes.io/audit", "restricted"],
+                ["pod-security.kubernetes.io/enforce", "baseline"],
+                ["pod-security.kubernetes.io/warn", "restricted"],
+            ],
+        );
+        // The pods of the first up were created under these labels (every workload became ready); a pod breaking baseline is refused.
+        const probe = (securityContext: Record<string, unknown>) =>
+            kubectlFor(cluster.kubeconfig)("run", "psa-probe", "-n", NAMESPACE, "--image=docker.io/library/busybox:1.37.0", "--dry-run=server", "-o", "name", `--overrides=${JSON.stringify({ spec: { containers: [{ name: "psa-probe", image: "docker.io/library/busybox:1.37.0", securityContext }] } })}`);
+        assert.throws(() => probe({ privileged: true }), (error: { stderr?: string }) => /violates PodSecurity "baseline:latest": privileged/.test(error.stderr ?? ""));
+        assert.equal(probe({ runAsUser: 0 }).trim(), "pod/psa-probe", "a root pod passes baseline (and is only warned about)");
+    });
+
     for (const mode of ["envoy", "linkerd", "native"]) {
         it(`switching to ${mode} rolls the pods in place: every UID and bound volume stays`, async function () {
             const { stack, configFile, guard } = await stackIn(mode);
@@ -176,6 +193,9 @@ describe("the real engine on the embedded cluster", function () {
             assert.deepEqual(identities(kubectl, FEATURES), firstFeatures, "the fixture's claims, Services (the public ones too) and workloads stay");
             const template = JSON.parse(kubectl("get", "deployment", "ruoyi-admin", "-n", NAMESPACE, "-o", "json")).spec.template;
             assert.equal(template.metadata.annotations["pluggable-mesh.io/mode"], mode);
+            // linkerd-init needs NET_ADMIN and NET_RAW, so linkerd's namespace is privileged; the others keep baseline.
+            const enforced = JSON.parse(kubectl("get", "namespace", NAMESPACE, "-o", "json")).metadata.labels["pod-security.kubernetes.io/enforce"];
+            assert.equal(enforced, mode === "linkerd" ? "privileged" : "baseline");
             assert.deepEqual((template.spec.initContainers ?? []).map((container: { name: string }) => container.name), mode === "envoy" ? ["envoy"] : []);
             assert.equal(template.metadata.annotations["linkerd.io/inject"], mode === "linkerd" ? "enabled" : undefined);
             const pods = JSON.parse(kubectl("get", "pods", "-n", NAMESPACE, "-l", "app.kubernetes.io/name=ruoyi-admin", "-o", "json")).items as { metadata: { annotations: Record<string, string> } }[];
