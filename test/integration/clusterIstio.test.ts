@@ -203,6 +203,18 @@ describe("prod with Istio on the embedded cluster (a real istiod)", function () 
         );
     });
 
+    it("Pod Security: istio mode's namespace enforces privileged, which istio-init needs; baseline (the other modes' namespaces) refuses such a pod", function () {
+        const enforced = (namespace: string) => json<{ metadata: { labels: Record<string, string> } }>("get", "namespace", namespace).metadata.labels["pod-security.kubernetes.io/enforce"];
+        assert.deepEqual(["ruoyi", "ruoyi-envoy", "ruoyi-native"].map(enforced), ["privileged", "baseline", "baseline"]);
+        // An injected pod as istiod made it (admitted under privileged above), created again where baseline is enforced.
+        const pod = json<PodList>("get", "pods", "-n", "ruoyi", "-l", "app.kubernetes.io/name=redis").items[0] as any;
+        const copy = { apiVersion: "v1", kind: "Pod", metadata: { name: "psa-probe", namespace: "ruoyi-native", annotations: { "sidecar.istio.io/inject": "false" } }, spec: { ...pod.spec, nodeName: undefined, serviceAccount: undefined, serviceAccountName: "default" } };
+        assert.throws(
+            () => execFileSync("kubectl", ["--kubeconfig", cluster.kubeconfig, "create", "--dry-run=server", "-f", "-"], { input: JSON.stringify(copy), encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] }),
+            (error: { stderr?: string }) => /violates PodSecurity "baseline:latest": .*non-default capabilities \(container "istio-init" must not include "NET_ADMIN", "NET_RAW"/.test(error.stderr ?? ""),
+        );
+    });
+
     it("every Istio object we emit passes istiod's validation; istiod refuses what no CRD schema catches", function () {
         const webhooks = json<{ items: { metadata: { name: string }; webhooks: { clientConfig: { url?: string }; failurePolicy: string }[] }[] }>("get", "validatingwebhookconfigurations");
         const istioWebhooks = webhooks.items.flatMap((item) => item.webhooks.map((webhook) => ({ name: item.metadata.name, ...webhook })));
