@@ -159,7 +159,7 @@ describe("the real engine on the embedded cluster", function () {
         // The state as the file backend keeps it (exportStack would decrypt it): the Secret's data is ciphertext, and the value is nowhere.
         const state = fs.readFileSync(path.join(scratch, "state", ".pulumi", "stacks", "pluggable-mesh", "cluster-it.json"), "utf8");
         for (const form of [value, Buffer.from(value).toString("base64")]) assert.equal(state.includes(form), false);
-        const secret = (JSON.parse(state).checkpoint.latest.resources as any[]).find((resource) => resource.type === "kubernetes:core/v1:Secret" && resource.outputs.metadata.name === "mysql-secrets");
+        const secret = (JSON.parse(state).checkpoint.latest.resources as any[]).find((resource) => resource.type === "kubernetes:core/v1:Secret" && resource.outputs?.metadata?.name === "mysql-secrets");
         for (const data of [secret.inputs.data, secret.outputs.data]) {
             assert.deepEqual(Object.keys(data), ["4dabf18193072939515e22adb298388d", "ciphertext"]);
             assert.equal(data["4dabf18193072939515e22adb298388d"], "1b47061264138c4ac30d75fd1eb44270");
