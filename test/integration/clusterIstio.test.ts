@@ -208,7 +208,14 @@ describe("prod with Istio on the embedded cluster (a real istiod)", function () 
         assert.deepEqual(["ruoyi", "ruoyi-envoy", "ruoyi-native"].map(enforced), ["privileged", "baseline", "baseline"]);
         // An injected pod as istiod made it (admitted under privileged above), created again where baseline is enforced.
         const pod = json<PodList>("get", "pods", "-n", "ruoyi", "-l", "app.kubernetes.io/name=redis").items[0] as any;
-        const copy = { apiVersion: "v1", kind: "Pod", metadata: { name: "psa-probe", namespace: "ruoyi-native", annotations: { "sidecar.istio.io/inject": "false" } }, spec: { ...pod.spec, nodeName: undefined, serviceAccount: undefined, serviceAccountName: "default" } };
+        // Only what Pod Security looks at: each container's name, image, restart policy and security context.
+        const bare = (container: any) => ({ name: container.name, image: container.image, securityContext: container.securityContext, ...(container.restartPolicy ? { restartPolicy: container.restartPolicy } : {}) });
+        const copy = {
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: "psa-probe", namespace: "ruoyi-native", annotations: { "sidecar.istio.io/inject": "false" } },
+            spec: { securityContext: pod.spec.securityContext, initContainers: (pod.spec.initContainers ?? []).map(bare), containers: pod.spec.containers.map(bare) },
+        };
         assert.throws(
             () => execFileSync("kubectl", ["--kubeconfig", cluster.kubeconfig, "create", "--dry-run=server", "-f", "-"], { input: JSON.stringify(copy), encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] }),
             (error: { stderr?: string }) => /violates PodSecurity "baseline:latest": .*non-default capabilities \(container "istio-init" must not include "NET_ADMIN", "NET_RAW"/.test(error.stderr ?? ""),
