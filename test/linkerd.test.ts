@@ -62,8 +62,10 @@ function podAnnotations(rendered: RenderedApp, kind: string, name: string): Reco
     return workload.spec.template.metadata.annotations as Record<string, string>;
 }
 
+/** The namespace's annotations, without the Pod Security reason (test/podSecurity.test.ts checks it). */
 function namespaceAnnotations(rendered: RenderedApp): Record<string, string> | undefined {
-    return (rendered.objects.find((object) => object.manifest.kind === "Namespace")!.manifest as Record<string, any>).metadata.annotations;
+    const annotations = (rendered.objects.find((object) => object.manifest.kind === "Namespace")!.manifest as Record<string, any>).metadata.annotations as Record<string, string> | undefined;
+    return annotations && Object.fromEntries(Object.entries(annotations).filter(([key]) => key !== "pluggable-mesh.io/pod-security-reason"));
 }
 
 describe("linkerd mode", () => {
