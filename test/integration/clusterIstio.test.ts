@@ -12,14 +12,16 @@ import { LOCAL_PROCESS_ANNOTATION } from "../../devcluster/localIstiod";
 import { identities, kubectlFor, type Kubectl } from "../support/kubectl";
 import { dumpXds, inboundPolicy, outboundCluster, outboundRoutes, referencedRouteNames, type XdsDump } from "../support/xds";
 import { runToolsScript } from "../../tools/tools";
-import { FEATURES_SPEC } from "../support/meshRuns";
+import { FEATURES_SPEC, WORKLOADS_SPEC } from "../support/meshRuns";
 
 /**
  * The prod stack on the embedded cluster with a real istiod: Istio's base and istiod charts from
  * the pinned module, istiod (pilot-discovery) running as a local process behind the charts'
  * webhooks, then RuoYi in istio mode beside two copies of it in envoy and native mode. Istio
  * itself injects the istio-mode pods and validates every Istio object we emit; the API server
- * checks them against the installed CRDs.
+ * checks them against the installed CRDs. The workloads fixture (test/fixtures/workloads.yaml) rides
+ * along in RuoYi's mode: its Job gets istiod's proxy as a native sidecar, its autoscaler and
+ * disruption budgets are run by the real controllers, and mode switches leave the finished Job alone.
  */
 
 const ISTIO_API_GROUPS = ["networking.istio.io", "security.istio.io", "telemetry.istio.io", "extensions.istio.io"];
@@ -35,6 +37,21 @@ interface PodList {
 /** Names of every container of a pod, init containers (where native sidecars live) first. */
 function containerNames(pod: PodList["items"][number]): string[] {
     return [...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((container) => container.name);
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes; returns the last result (controllers act on their own time). */
+async function eventually(check: () => boolean, timeoutMs = 30_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+        if (Date.now() > deadline) return false;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    return true;
+}
+
+/** Init containers as `name/restartPolicy` (a native sidecar is `name/Always`), then containers, of a pod. */
+function containerLayout(pod: PodList["items"][number]): { init: string[]; containers: string[] } {
+    return { init: (pod.spec.initContainers ?? []).map((container) => `${container.name}/${container.restartPolicy ?? "-"}`), containers: pod.spec.containers.map((container) => container.name) };
 }
 
 function steps(): { ops: string[]; onEvent: (event: EngineEvent) => void } {
@@ -133,6 +150,7 @@ describe("prod with Istio on the embedded cluster (a real istiod)", function () 
                     { spec: specs.native, mode: "native" },
                     // External dependencies (ServiceEntry), published ports under STRICT (port-level PeerAuthentication), more volumes.
                     { spec: FEATURES_SPEC },
+                    { spec: WORKLOADS_SPEC, ...(ruoyiMode ? { mode: ruoyiMode } : {}) },
                 ],
             },
         });
@@ -160,7 +178,14 @@ describe("prod with Istio on the embedded cluster (a real istiod)", function () 
         for (const expected of ["istio-system/istiod", "istio-system/istio-ingressgateway", "istio-system/prometheus", "istio-system/kiali", "ruoyi/ruoyi-admin", "ruoyi-envoy/ruoyi-admin", "ruoyi-native/ruoyi-ui"]) {
             assert.ok(names.includes(expected), `${expected} among ${names.join(", ")}`);
         }
-        for (const item of deployments.items) assert.equal(item.status.readyReplicas, item.spec.replicas, `${item.metadata.namespace}/${item.metadata.name} is ready`);
+        type Deployments = typeof deployments;
+        const unready = () =>
+            json<Deployments>("get", "deployments", "-A")
+                .items.filter((item) => item.status.readyReplicas !== item.spec.replicas)
+                .map((item) => `${item.metadata.namespace}/${item.metadata.name} ${item.status.readyReplicas ?? 0}/${item.spec.replicas}`);
+        // An autoscaler raises workloads/health to its minReplicas on its own time, after up.
+        await eventually(() => unready().length === 0);
+        assert.deepEqual(unready(), []);
 
         // The istiod pod turned Ready only once the local istiod answered /ready.
         const istiod = json<PodList>("get", "pods", "-n", "istio-system", "-l", "app=istiod");
@@ -220,6 +245,37 @@ describe("prod with Istio on the embedded cluster (a real istiod)", function () 
             () => execFileSync("kubectl", ["--kubeconfig", cluster.kubeconfig, "create", "--dry-run=server", "-f", "-"], { input: JSON.stringify(copy), encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] }),
             (error: { stderr?: string }) => /violates PodSecurity "baseline:latest": .*non-default capabilities \(container "istio-init" must not include "NET_ADMIN", "NET_RAW"/.test(error.stderr ?? ""),
         );
+    });
+
+    it("the fixture's Job ran to completion with istiod's proxy as a native sidecar, which only its annotation asked for", function () {
+        interface JobList {
+            items: { metadata: { name: string }; spec: { template: { metadata: Record<string, any>; spec: Record<string, any> } }; status: { succeeded?: number; conditions?: { type: string; status: string }[] } }[];
+        }
+        const jobs = json<JobList>("get", "jobs", "-n", "workloads", "-l", "app.kubernetes.io/name=smoke").items;
+        assert.equal(jobs.length, 1);
+        const job = jobs[0]!;
+        assert.match(job.metadata.name, /^smoke-[0-9a-f]{8}$/);
+        assert.equal(job.status.succeeded, 1);
+        assert.ok(job.status.conditions?.some((condition) => condition.type === "Complete" && condition.status === "True"), JSON.stringify(job.status.conditions));
+        const pods = json<PodList>("get", "pods", "-n", "workloads", "-l", `job-name=${job.metadata.name}`).items;
+        assert.deepEqual(pods.map((pod) => [containerLayout(pod), pod.status.phase]), [[{ init: ["istio-init/-", "istio-proxy/Always"], containers: ["smoke"] }, "Succeeded"]]);
+
+        // Negative control: the embedded cluster's nodes report no kubelet version, so istiod's default (auto) makes
+        // an ordinary sidecar; the same pod without our annotation gets one (a server-side dry run through the webhook).
+        const injected = (annotations: Record<string, string>) =>
+            containerLayout(
+                JSON.parse(
+                    execFileSync("kubectl", ["--kubeconfig", cluster.kubeconfig, "create", "--dry-run=server", "-o", "json", "-f", "-"], {
+                        input: JSON.stringify({ apiVersion: "v1", kind: "Pod", metadata: { generateName: "native-check-", namespace: "workloads", labels: job.spec.template.metadata.labels, annotations }, spec: job.spec.template.spec }),
+                        encoding: "utf8",
+                    }),
+                ) as PodList["items"][number],
+            );
+        const annotations = job.spec.template.metadata.annotations as Record<string, string>;
+        assert.equal(annotations["sidecar.istio.io/nativeSidecar"], "true");
+        assert.deepEqual(injected(annotations), { init: ["istio-init/-", "istio-proxy/Always"], containers: ["smoke"] });
+        const { ["sidecar.istio.io/nativeSidecar"]: _native, ...withoutNative } = annotations;
+        assert.deepEqual(injected(withoutNative), { init: ["istio-init/-"], containers: ["istio-proxy", "smoke"] });
     });
 
     it("every Istio object we emit passes istiod's validation; istiod refuses what no CRD schema catches", function () {
@@ -378,6 +434,48 @@ describe("prod with Istio on the embedded cluster (a real istiod)", function () 
         assert.deepEqual(seen.ops, []);
     });
 
+    it("the autoscaler owns its Deployment's replica count (after its first syncs); disruption budgets count the pods and refuse an eviction too many", async function () {
+        interface Scalable {
+            spec: { replicas: number };
+            metadata: { managedFields: { manager: string; subresource?: string; fieldsV1?: { "f:spec"?: Record<string, unknown> } }[] };
+        }
+        interface Hpa {
+            status: { currentReplicas?: number; desiredReplicas?: number; conditions?: { type: string; status: string; reason: string }[] };
+        }
+        const deployment = () => json<Scalable>("get", "deployment", "health", "-n", "workloads", "--show-managed-fields");
+        assert.ok(await eventually(() => deployment().spec.replicas === 2), `workloads/health has ${deployment().spec.replicas} replicas, not its autoscaler's floor 2`);
+        const owners = deployment().metadata.managedFields.filter((entry) => entry.fieldsV1?.["f:spec"]?.["f:replicas"] !== undefined).map((entry) => `${entry.manager}/${entry.subresource ?? ""}`);
+        assert.deepEqual(owners, ["kube-controller-manager/scale"]);
+        const hpa = json<Hpa>("get", "hpa", "health", "-n", "workloads").status;
+        assert.equal(hpa.desiredReplicas, 2);
+        assert.deepEqual(hpa.conditions?.find((condition) => condition.type === "AbleToScale")?.status, "True");
+        assert.equal(json<Hpa>("get", "hpa", "ruoyi-admin", "-n", "ruoyi").status.conditions?.find((condition) => condition.type === "AbleToScale")?.status, "True");
+
+        interface Pdb {
+            metadata: { name: string };
+            status: { expectedPods?: number; currentHealthy?: number; desiredHealthy?: number; disruptionsAllowed?: number };
+        }
+        const budgets = () =>
+            json<{ items: Pdb[] }>("get", "pdb", "-n", "workloads").items.map((pdb) => [pdb.metadata.name, pdb.status.expectedPods, pdb.status.desiredHealthy, pdb.status.disruptionsAllowed]);
+        const expected = [
+            ["health", 2, 1, 1],
+            ["web", 2, 1, 1],
+        ];
+        assert.ok(await eventually(() => JSON.stringify(budgets()) === JSON.stringify(expected)), JSON.stringify(budgets()));
+        const [first, second] = json<PodList>("get", "pods", "-n", "workloads", "-l", "app.kubernetes.io/name=health").items.map((pod) => pod.metadata.name);
+        const evict = (pod: string) =>
+            execFileSync("kubectl", ["--kubeconfig", cluster.kubeconfig, "create", "--raw", `/api/v1/namespaces/workloads/pods/${pod}/eviction`, "-f", "-"], {
+                input: JSON.stringify({ apiVersion: "policy/v1", kind: "Eviction", metadata: { name: pod, namespace: "workloads" } }),
+                encoding: "utf8",
+                stdio: ["pipe", "pipe", "pipe"],
+            });
+        evict(first!);
+        assert.throws(
+            () => evict(second!),
+            (error: Error & { stderr?: string }) => /Cannot evict pod as it would violate the pod's disruption budget/.test(error.stderr ?? ""),
+        );
+    });
+
     // Out of Istio and back in: istiod must stop and start injecting without replacing anything.
     // Switches between the other modes are covered on a cluster without Istio (clusterEngine.test.ts).
     for (const mode of ["envoy", "istio"]) {
@@ -392,6 +490,17 @@ describe("prod with Istio on the embedded cluster (a real istiod)", function () 
                 [],
             );
             assert.deepEqual(identities(kubectl, "ruoyi"), first);
+            // The finished Job is left alone (its template changes are ignored); the CronJob's template is updated in place.
+            assert.deepEqual(seen.ops.filter((op) => op.includes(" kubernetes:batch/v1:Job ")), []);
+            assert.deepEqual(seen.ops.filter((op) => op.includes(" kubernetes:batch/v1:CronJob ")), ["update kubernetes:batch/v1:CronJob workloads-ping"]);
+            if (mode === "envoy") {
+                // A run of the CronJob in envoy mode: our envoy is its native sidecar, and the run completes.
+                kubectl("create", "job", "ping-envoy", "--from=cronjob/ping", "-n", "workloads");
+                const complete = () => json<{ status: { succeeded?: number } }>("get", "job", "ping-envoy", "-n", "workloads").status.succeeded === 1;
+                assert.ok(await eventually(complete), "the envoy-mode run completed");
+                const pods = json<PodList>("get", "pods", "-n", "workloads", "-l", "job-name=ping-envoy").items;
+                assert.deepEqual(pods.map((pod) => [containerLayout(pod), pod.status.phase]), [[{ init: ["envoy/Always"], containers: ["ping"] }, "Succeeded"]]);
+            }
             const pods = json<PodList>("get", "pods", "-n", "ruoyi").items.filter((pod) => pod.status.phase === "Running");
             assert.equal(pods.length, 4);
             for (const pod of pods) {
@@ -414,7 +523,7 @@ describe("prod with Istio on the embedded cluster (a real istiod)", function () 
         const { stack, configFile, guard } = await prodStack();
         await guard(() => stack.destroy({ configFile }));
         timings.push(`prod destroy ${((Date.now() - started) / 1000).toFixed(1)} s`);
-        for (const namespace of ["ruoyi", "ruoyi-envoy", "ruoyi-native", "features", "istio-system"]) {
+        for (const namespace of ["ruoyi", "ruoyi-envoy", "ruoyi-native", "features", "workloads", "istio-system"]) {
             assert.equal(kubectl("get", "namespace", namespace, "--ignore-not-found", "-o", "name").trim(), "", `namespace ${namespace} is gone`);
         }
         assert.equal(kubectl("get", "mutatingwebhookconfigurations,validatingwebhookconfigurations,clusterroles,clusterrolebindings", "-l", "app.kubernetes.io/part-of=istio", "-o", "name").trim(), "");
