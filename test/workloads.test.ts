@@ -65,6 +65,19 @@ describe("workload fields (probes, autoscaling, disruption budgets, termination,
                 });
             });
 
+            if (mode === "istio") {
+                it("a Service with several ports gets one VirtualService route per HTTP port, each naming its port (istioctl analyze IST0112 on the live cluster)", () => {
+                    const routes = findObject(objects, "VirtualService", "health").spec.http as { match?: unknown; route: { destination: { port?: unknown } }[] }[];
+                    assert.deepEqual(
+                        routes.map((route) => [route.match, route.route.map((destination) => destination.destination.port)]),
+                        [
+                            [[{ port: 5000 }], [{ number: 5000 }]],
+                            [[{ port: 8080 }], [{ number: 8080 }]],
+                        ],
+                    );
+                });
+            }
+
             it("an autoscaled Deployment leaves replicas to its HorizontalPodAutoscaler, which measures the app container only", () => {
                 const health = findObject(objects, "Deployment", "health");
                 assert.equal("replicas" in health.spec, false);

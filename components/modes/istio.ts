@@ -233,13 +233,18 @@ function externalObjects(external: ExternalTarget): Manifest[] {
 }
 
 function virtualService(component: ComponentModel, host: string): Manifest[] {
-    if (!component.ports.some((port) => isHttpProtocol(port.protocol))) return [];
+    const httpPorts = component.ports.filter((port) => isHttpProtocol(port.protocol));
+    if (httpPorts.length === 0) return [];
+    // A Service with several ports needs the port in each destination (istioctl analyze IST0112):
+    // one route per HTTP port, matched by the port the caller dialled.
+    const http =
+        component.ports.length === 1 ? [httpRoute(component, host)] : httpPorts.map((port) => ({ match: [{ port: port.port }], ...httpRoute(component, host, port.port) }));
     return [
         {
             apiVersion: "networking.istio.io/v1",
             kind: "VirtualService",
             metadata: { name: component.serviceName, namespace: component.namespace },
-            spec: { hosts: [host], http: [httpRoute(component, host)] },
+            spec: { hosts: [host], http },
         },
     ];
 }

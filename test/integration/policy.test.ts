@@ -155,7 +155,13 @@ describe("the policy pack in the real engine", function () {
         const expected: Record<string, string[]> = {
             dev: [],
             // Staging rehearses production: its envoy mode has no mTLS, which production would refuse.
-            staging: ["Deployment ruoyi/redis", "Deployment ruoyi/ruoyi-admin", "Deployment ruoyi/ruoyi-ui", "StatefulSet ruoyi/mysql"].map((resource) => `advisory production-mtls ${resource}`),
+            staging: [
+                ...["details-v1", "productpage-v1", "ratings-v1", "reviews-v1", "reviews-v2", "reviews-v3"].map((name) => `Deployment bookinfo/${name}`),
+                "Deployment ruoyi/redis",
+                "Deployment ruoyi/ruoyi-admin",
+                "Deployment ruoyi/ruoyi-ui",
+                "StatefulSet ruoyi/mysql",
+            ].map((resource) => `advisory production-mtls ${resource}`),
             prod: [],
         };
         for (const name of Object.keys(expected)) {
