@@ -44,18 +44,38 @@ export function loggedIn(): boolean {
 }
 
 /**
- * The environment of the engine: the user's own backend and passphrase when they set any, the
- * embedded defaults (a file backend in the project, a local-only passphrase) otherwise.
+ * Whether the engine writes the state only once, at the end of an operation, instead of after every
+ * step (`PULUMI_SKIP_CHECKPOINTS`; docs/engine.md, "Checkpoints"). The file backend rewrites the
+ * whole state after every step, so a stack's `up` grows quadratically with its size; skipping the
+ * intermediate checkpoints makes it linear, but a hard crash (SIGKILL, out of memory, power loss)
+ * mid-operation then loses the record of everything that operation did. That is only acceptable
+ * where the state is disposable and the next `up` puts every object back: the embedded file
+ * backend together with render mode (files are rewritten) or the embedded cluster (refreshed
+ * first, objects applied again). Never for a backend or a cluster of the user's.
  */
-export function engineEnvironment(tools: Tools, stateDir: string): Record<string, string> {
+export function skipsCheckpoints(embeddedBackend: boolean, target: Target | undefined): boolean {
+    return embeddedBackend && (target?.kind === "render" || target?.kind === "embedded");
+}
+
+/**
+ * The environment of the engine: the user's own backend and passphrase when they set any, the
+ * embedded defaults (a file backend in the project, a local-only passphrase) otherwise. With the
+ * `target` known, the checkpoint policy of {@link skipsCheckpoints}; a `PULUMI_SKIP_CHECKPOINTS`
+ * of the user's wins (the engine inherits it).
+ */
+export function engineEnvironment(tools: Tools, stateDir: string, target?: Target): Record<string, string> {
     const env: Record<string, string> = {
         PULUMI_SKIP_UPDATE_CHECK: "true",
         // The provider binary is found on PATH as an ambient plugin.
         PATH: `${tools.binDir}${path.delimiter}${process.env.PATH ?? ""}`,
     };
-    if (!process.env.PULUMI_BACKEND_URL && !loggedIn()) {
+    const embeddedBackend = !process.env.PULUMI_BACKEND_URL && !loggedIn();
+    if (embeddedBackend) {
         fs.mkdirSync(stateDir, { recursive: true });
         env.PULUMI_BACKEND_URL = `file://${stateDir}`;
+    }
+    if (process.env.PULUMI_SKIP_CHECKPOINTS === undefined && skipsCheckpoints(embeddedBackend, target)) {
+        env.PULUMI_SKIP_CHECKPOINTS = "true";
     }
     if (!process.env.PULUMI_CONFIG_PASSPHRASE && !process.env.PULUMI_CONFIG_PASSPHRASE_FILE) {
         env.PULUMI_CONFIG_PASSPHRASE = LOCAL_PASSPHRASE;
@@ -240,6 +260,8 @@ export async function openStack(stackName: string, tools: Tools, options: OpenOp
         ),
     );
     const { file, target } = embeddedConfigFile(stackName, tools, stateDir, options.overrides, options.configFrom, root);
+    // The checkpoint policy depends on the target, known only now; it matters from the first up on.
+    Object.assign(stack.workspace.envVars, engineEnvironment(tools, stateDir, target));
     return {
         stack,
         name: stackName,

@@ -103,6 +103,10 @@ describe("the real engine (render mode)", function () {
         it(`${stackName}: up creates everything, a second up changes nothing, destroy removes it all${andMocks}`, async function () {
             const name = `it-${stackName}`;
             const { stack, configFile, renderDir, guard } = await scratchStack(name, stackName);
+            if (process.env.PULUMI_BACKEND_URL === undefined && process.env.PULUMI_SKIP_CHECKPOINTS === undefined) {
+                // The embedded default in render mode writes the state once per operation (docs/engine.md, "Checkpoints").
+                assert.equal(stack.workspace.envVars.PULUMI_SKIP_CHECKPOINTS, "true");
+            }
             const first = collector();
             const up = await guard(() => stack.up({ configFile, onEvent: first.onEvent }));
             assert.equal(up.summary.result, "succeeded");
