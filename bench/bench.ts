@@ -14,41 +14,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { stringify } from "yaml";
 import { MODE_NAMES, type ModeName } from "../components/model";
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT_ROOT, runWithMocks, valueOf } from "../mocks/mockEngine";
-
-
-const COMPONENTS_PER_APP = 10;
-
-/** A fleet of `size` components in apps of ten; each calls the next two in its app; every fifth keeps state. */
-function writeFleet(size: number, dir: string): string[] {
-    const files: string[] = [];
-    for (let first = 0; first < size; first += COMPONENTS_PER_APP) {
-        const count = Math.min(COMPONENTS_PER_APP, size - first);
-        const components = Array.from({ length: count }, (_, index) => ({
-            name: `svc-${index}`,
-            image: "docker.io/library/nginx:1.27.3",
-            ports: [{ name: "http", port: 8080, protocol: "http" }],
-            dependsOn: [index + 1, index + 2].filter((next) => next < count).map((next) => `svc-${next}`),
-            ...(index % 5 === 4 ? { storage: { size: "1Gi", mountPath: "/data" } } : {}),
-        }));
-        const file = path.join(dir, `app-${first / COMPONENTS_PER_APP}.yaml`);
-        fs.writeFileSync(file, stringify({ name: `app-${first / COMPONENTS_PER_APP}`, components }));
-        files.push(file);
-    }
-    return files;
-}
-
-function fleetConfig(mode: ModeName, files: string[]): Record<string, string> {
-    return {
-        "pluggable-mesh:mode": mode,
-        "pluggable-mesh:istio": JSON.stringify({ controlPlane: "existing" }),
-        "pluggable-mesh:linkerd": JSON.stringify({ controlPlane: "existing" }),
-        "pluggable-mesh:apps": JSON.stringify(files.map((spec) => ({ spec }))),
-    };
-}
+import { fleetConfig, writeFleet } from "./fleet";
 
 interface Sample {
     ms: number;
