@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { dnsLabel, dnsSubdomain, given, hostName, imageReference, modeSchema, NETWORK_POLICY_LEVELS, POD_SECURITY_LEVELS, quantity, ruleString, SECRET_NAME } from "../components/model";
+import { dnsLabel, dnsSubdomain, given, hostName, imageReference, modeSchema, NETWORK_POLICY_LEVELS, POD_SECURITY_LEVELS, quantity, ruleString, SECRET_NAME, stackReferenceName } from "../components/model";
 import { withDefaults } from "../components/istio";
 import { LINKERD_INBOUND_POLICIES, PLATFORM_DEFAULTS } from "../components/modes";
 
@@ -157,7 +157,39 @@ export const stackConfigSchema = z.strictObject({
         )
         .default([])
         .describe("Apps this stack deploys."),
+    platformStack: ruleString(stackReferenceName)
+        .optional()
+        .describe(
+            "Makes this an app stack: the stack whose `platform` output its apps use (a stack of this project, e.g. `fleet`, or `org/project/stack`), read with a StackReference. An app stack may not set the keys that stack owns (production, kubernetesVersion, clusterDomain, trustDomain, ingressClassName, ingressController, envoyImage, networkPolicies, podSecurity, istio, linkerd, observability, kialiSigningKey). See docs/fleet.md. Default: none (the stack is its own platform).",
+        ),
+    peerStacks: z
+        .array(ruleString(stackReferenceName))
+        .default([])
+        .describe(
+            "Other stacks whose apps this stack's apps depend on (`dependsOn: <app>/<component>`) or are called by, read from their `peers` output with a StackReference; mutual peers are allowed. A stack depended on must be deployed first; a caller's stack not deployed yet is admitted nothing (a warning). See docs/fleet.md.",
+        ),
 });
+
+/**
+ * Keys the platform stack owns: an app stack (one with `platformStack`) takes these from its
+ * platform's `platform` output and may not set them itself. Every other key (mode, mtls, apps,
+ * secrets, kubernetes, peerStacks) is the app stack's own.
+ */
+export const PLATFORM_OWNED_KEYS = [
+    "production",
+    "kubernetesVersion",
+    "clusterDomain",
+    "trustDomain",
+    "ingressClassName",
+    "ingressController",
+    "envoyImage",
+    "networkPolicies",
+    "podSecurity",
+    "istio",
+    "linkerd",
+    "observability",
+    "kialiSigningKey",
+] as const satisfies readonly (keyof StackConfig)[];
 
 /** Keys whose values are secrets: never shown in any message. */
 export const SECRET_KEYS: readonly string[] = ["kialiSigningKey", "secrets"];

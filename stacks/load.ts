@@ -8,7 +8,7 @@ import { failOnProblems } from "../components/resources";
 import { checkIstioControlPlaneArgs, checkIstioSupport, istioPlatform, type IstioControlPlaneArgs } from "../components/istio";
 import { checkObservabilityArgs, checkSigningKey, prometheusPeer, type ObservabilityArgs } from "../components/observability";
 import type { LinkerdPlatform, Platform } from "../components/modes";
-import { PROJECT, SECRET_KEYS, stackConfigSchema, type StackConfig } from "./config";
+import { PLATFORM_OWNED_KEYS, PROJECT, SECRET_KEYS, stackConfigSchema, type StackConfig } from "./config";
 import { resolveConfigPath, toolsCacheDir } from "./paths";
 
 /** A stack, validated and modelled: everything index.ts needs, and nothing registered yet. */
@@ -29,6 +29,8 @@ export interface LoadedStack {
 export interface LoadOptions {
     /** Folder that app spec paths are relative to (the project root). */
     projectRoot: string;
+    /** This stack's name, so it cannot name itself as its platform or a peer. @default not checked */
+    stackName?: string;
     /** Reads an app spec file (after its path was checked). @default fs.readFileSync as UTF-8 */
     readFile?: (file: string) => string;
 }
@@ -304,6 +306,35 @@ function schemaProblems(error: import("zod").ZodError): Problem[] {
 }
 
 /**
+ * An app stack (one naming its `platformStack`) takes the platform-owned keys from that stack: each
+ * one it sets anyway is one problem naming the key and the platform stack. Read from the config as
+ * written, since the schema fills in defaults for keys nobody set.
+ */
+export function platformOwnedKeyProblems(input: Readonly<Record<string, unknown>>): Problem[] {
+    const platformStack = input.platformStack;
+    if (platformStack === undefined) return [];
+    return PLATFORM_OWNED_KEYS.filter((name) => Object.hasOwn(input, name)).map((name) => ({
+        key: key(name),
+        message: `the platform stack ${given(platformStack)} owns this key (this stack names it in ${key("platformStack")}); set it on that stack and remove it here`,
+    }));
+}
+
+/** Stack references that cannot be meant: this stack itself, a peer named twice, the platform stack as a peer. */
+export function stackReferenceProblems(config: Pick<StackConfig, "platformStack" | "peerStacks">, stackName: string | undefined): Problem[] {
+    const problems: Problem[] = [];
+    if (stackName !== undefined && config.platformStack === stackName) {
+        problems.push({ key: key("platformStack"), message: `${given(config.platformStack)} is this stack itself; name the stack that installs the platform` });
+    }
+    config.peerStacks.forEach((peer, index) => {
+        const at = key(`peerStacks[${index}]`);
+        if (stackName !== undefined && peer === stackName) problems.push({ key: at, message: `${given(peer)} is this stack itself; name other app stacks` });
+        else if (peer === config.platformStack) problems.push({ key: at, message: `${given(peer)} is this stack's platformStack; name app stacks only` });
+        else if (config.peerStacks.indexOf(peer) !== index) problems.push({ key: at, message: `${given(peer)} is named twice; name each stack once` });
+    });
+    return problems;
+}
+
+/**
  * Validates a stack's config and app specs and models the apps. Every problem is collected and
  * thrown at once as a ConfigError, before any resource exists: the program registers nothing
  * unless this returns.
@@ -313,9 +344,10 @@ export function loadStack(raw: Readonly<Record<string, string>>, options: LoadOp
     const input = projectConfig(raw);
     failOnProblems(prototypeKeyProblems(input, key));
     const parsed = stackConfigSchema.safeParse(input, { reportInput: true });
-    if (!parsed.success) failOnProblems(schemaProblems(parsed.error));
+    const owned = platformOwnedKeyProblems(input);
+    if (!parsed.success) failOnProblems([...owned, ...schemaProblems(parsed.error)]);
     const config = parsed.data!;
-    const problems: Problem[] = [];
+    const problems: Problem[] = [...owned, ...stackReferenceProblems(config, options.stackName)];
     const { localChartsDir } = checkConfigPaths(config, options.projectRoot, problems);
     const istio = istioArgs(config, localChartsDir);
     const platform = platformOf(config, istio);

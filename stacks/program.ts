@@ -25,7 +25,7 @@ export interface StackOutputs {
  * (`components/index.ts`) like any other Pulumi program.
  */
 export function pluggableMesh(projectRoot: string = path.resolve(__dirname, "..")): StackOutputs {
-    const stack = loadStack(pulumi.runtime.allConfig(), { projectRoot });
+    const stack = loadStack(pulumi.runtime.allConfig(), { projectRoot, stackName: pulumi.getStack() });
     for (const warning of stack.warnings) pulumi.log.warn(warning);
 
     const target = stack.config.kubernetes;

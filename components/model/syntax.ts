@@ -237,6 +237,22 @@ export const ipv4Cidr: SyntaxRule = (value) => {
     return hostBits === 0 ? undefined : `${given(value)} has host bits set beyond /${prefix}; give the network address of the range`;
 };
 
+/** One part of a Pulumi stack reference (organization, project or stack): Pulumi's own character set, never a path step. */
+const STACK_NAME_PART = /^[A-Za-z0-9_.-]{1,100}$/;
+
+/**
+ * A stack another stack reads (`StackReference`): a stack name of the same project (`fleet`) or a
+ * fully qualified `org/project/stack`. A part of `.` or `..` is refused: the file backend keeps stacks
+ * as files named after them.
+ */
+export const stackReferenceName: SyntaxRule = (value) => {
+    const parts = value.split("/");
+    const valid = (parts.length === 1 || parts.length === 3) && parts.every((part) => STACK_NAME_PART.test(part) && part !== "." && part !== "..");
+    return valid
+        ? undefined
+        : `${given(value)} is not a stack name; use a stack of this project (letters, digits, '-', '_' and '.', at most 100 characters, e.g. "fleet") or a fully qualified "org/project/stack"`;
+};
+
 /** What each shared rule allows, in the words the generated configuration reference shows. */
 const RULE_DESCRIPTIONS = new Map<SyntaxRule, string>([
     [dnsLabel, "a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters"],
@@ -253,6 +269,7 @@ const RULE_DESCRIPTIONS = new Map<SyntaxRule, string>([
     [relativeFilePath, "a relative file path without '..' segments"],
     [ipv4Cidr, "an IPv4 CIDR such as 203.0.113.0/24"],
     [configMapKey, "a ConfigMap key: letters, digits, '-', '_' and '.'"],
+    [stackReferenceName, "a stack name of this project (letters, digits, '-', '_', '.') or org/project/stack"],
 ]);
 
 /** A zod string checked by a rule, so the schemas and the components say the same thing about the same value. */
