@@ -238,47 +238,44 @@ function yamlProblem(error: YAMLError): string {
     return `${words.slice(0, 80)}${where}`;
 }
 
+/**
+ * Reads one app spec file named in stack config (`spec`, relative to the project root): the path
+ * must stay inside the project, the file be a regular file of at most {@link MAX_SPEC_FILE_BYTES},
+ * and its YAML valid. Returns the parsed document and its path from the project root, or a problem
+ * that names the file but never quotes it.
+ */
+export function readAppSpecFile(spec: string, projectRoot: string, readFile: (file: string) => string = (file) => fs.readFileSync(file, "utf8")): { spec: unknown; source: string } | { problem: string } {
+    const resolved = resolveConfigPath(spec, projectRoot, { folders: [projectRoot], description: "inside the project (relative to its root)" });
+    if ("problem" in resolved) return { problem: resolved.problem };
+    // Problems name the file by its path from the project root, however the stack wrote it.
+    const source = path.relative(projectRoot, resolved.path);
+    let text: string;
+    try {
+        const stat = fs.statSync(resolved.path);
+        if (!stat.isFile()) return { problem: `${given(spec)} is not a file; use the path of an app spec file (relative to the project root)` };
+        if (stat.size > MAX_SPEC_FILE_BYTES) return { problem: `${given(spec)} is ${stat.size} bytes; app spec files are at most ${MAX_SPEC_FILE_BYTES} bytes` };
+        text = readFile(resolved.path);
+    } catch {
+        return { problem: `cannot read app spec file ${given(spec)} (relative to the project root)` };
+    }
+    // Silent: the parser would print warnings itself (an unresolved tag, quoted from the file) on stderr; they are problems here.
+    const document = parseDocument(text, { uniqueKeys: true, prettyErrors: true, logLevel: "silent" });
+    const failure = document.errors[0] ?? document.warnings[0];
+    if (failure) return { problem: `${given(source)} is not valid YAML: ${yamlProblem(failure)}` };
+    try {
+        return { spec: document.toJS({ maxAliasCount: 100 }), source };
+    } catch (error) {
+        const reason = error instanceof YAMLError ? yamlProblem(error) : "its aliases expand too far";
+        return { problem: `${given(source)} is not valid YAML: ${reason}` };
+    }
+}
+
 function readAppSpecs(config: StackConfig, options: LoadOptions, problems: Problem[]): AppInput[] {
-    const readFile = options.readFile ?? ((file: string) => fs.readFileSync(file, "utf8"));
     const inputs: AppInput[] = [];
     config.apps.forEach((entry, index) => {
-        const specKey = key(`apps[${index}].spec`);
-        const resolved = resolveConfigPath(entry.spec, options.projectRoot, { folders: [options.projectRoot], description: "inside the project (relative to its root)" });
-        if ("problem" in resolved) {
-            problems.push({ key: specKey, message: resolved.problem });
-            return;
-        }
-        // Problems name the file by its path from the project root, however the stack wrote it.
-        const source = path.relative(options.projectRoot, resolved.path);
-        let text: string;
-        try {
-            const stat = fs.statSync(resolved.path);
-            if (!stat.isFile()) {
-                problems.push({ key: specKey, message: `${given(entry.spec)} is not a file; use the path of an app spec file (relative to the project root)` });
-                return;
-            }
-            if (stat.size > MAX_SPEC_FILE_BYTES) {
-                problems.push({ key: specKey, message: `${given(entry.spec)} is ${stat.size} bytes; app spec files are at most ${MAX_SPEC_FILE_BYTES} bytes` });
-                return;
-            }
-            text = readFile(resolved.path);
-        } catch {
-            problems.push({ key: specKey, message: `cannot read app spec file ${given(entry.spec)} (relative to the project root)` });
-            return;
-        }
-        // Silent: the parser would print warnings itself (an unresolved tag, quoted from the file) on stderr; they are problems here.
-        const document = parseDocument(text, { uniqueKeys: true, prettyErrors: true, logLevel: "silent" });
-        const failure = document.errors[0] ?? document.warnings[0];
-        if (failure) {
-            problems.push({ key: specKey, message: `${given(source)} is not valid YAML: ${yamlProblem(failure)}` });
-            return;
-        }
-        try {
-            inputs.push({ spec: document.toJS({ maxAliasCount: 100 }), mode: entry.mode, source });
-        } catch (error) {
-            const reason = error instanceof YAMLError ? yamlProblem(error) : "its aliases expand too far";
-            problems.push({ key: specKey, message: `${given(source)} is not valid YAML: ${reason}` });
-        }
+        const read = readAppSpecFile(entry.spec, options.projectRoot, options.readFile);
+        if ("problem" in read) problems.push({ key: key(`apps[${index}].spec`), message: read.problem });
+        else inputs.push({ spec: read.spec, mode: entry.mode, source: read.source });
     });
     return inputs;
 }
