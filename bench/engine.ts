@@ -17,8 +17,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
-import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
-import { renderApp } from "../components/app";
+import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
+import { renderApp, type RenderedObject } from "../components/app";
 import { registerManifest } from "../components/resources";
 import { engineEnvironment, ensureTools, LOCAL_PASSPHRASE } from "../engine/engine";
 import { PROJECT } from "../stacks/config";
@@ -41,10 +41,10 @@ import {
     type Variant,
 } from "./engineReport";
 
-const PROJECT_ROOT = path.resolve(__dirname, "..");
+export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
 /** What the parent asks of one child: one stack of one variant. */
-interface StackCase {
+export interface StackCase {
     variant: Variant;
     stack: string;
     components: number;
@@ -65,8 +65,8 @@ async function timed<T>(operation: () => Promise<T>): Promise<{ result: T; ms: n
     return { result, ms: Number(process.hrtime.bigint() - start) / 1e6 };
 }
 
-/** In the child: `up`, no-change `preview` and `destroy` of one stack, timed. */
-async function measureStack(spec: StackCase): Promise<StackSample> {
+/** A stack of one fleet part in render mode, its workspace, backend and checkpoint setting as `spec` says. */
+export async function openBenchStack(spec: StackCase): Promise<{ stack: Stack; renderDir: string; config: Record<string, string> }> {
     const specDir = path.join(spec.workDir, "apps");
     const renderDir = path.join(spec.workDir, "rendered");
     fs.mkdirSync(specDir, { recursive: true });
@@ -86,6 +86,12 @@ async function measureStack(spec: StackCase): Promise<StackSample> {
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(spec.binDir), skipVersionCheck: true });
     const stack = await LocalWorkspace.createOrSelectStack({ projectName: PROJECT, stackName: spec.stack, program }, { workDir: spec.workDir, pulumiCommand, envVars });
     await stack.setAllConfig(Object.fromEntries(Object.entries(config).map(([key, value]) => [key, { value }])));
+    return { stack, renderDir, config };
+}
+
+/** In the child: `up`, no-change `preview` and `destroy` of one stack, timed. */
+async function measureStack(spec: StackCase): Promise<StackSample> {
+    const { stack } = await openBenchStack(spec);
     let deployed = false;
     try {
         deployed = true;
@@ -122,16 +128,21 @@ function programOf(): () => Promise<Record<string, unknown>> {
  * the engine starts), registered directly through one render-mode provider.
  */
 function flatProgramOf(config: Record<string, string>, renderDir: string): () => Promise<void> {
-    const loaded = loadStack(config, { projectRoot: PROJECT_ROOT });
-    const objects = loaded.apps.flatMap((app) => renderApp(app, loaded.platform).objects);
+    const objects = fleetObjects(config);
     return async () => {
         const provider = new k8s.Provider("kubernetes", { renderYamlToDirectory: renderDir });
         for (const object of objects) registerManifest(object.name, object.manifest, { provider });
     };
 }
 
+/** The Kubernetes objects of a fleet's stack config, as the offline render makes them. */
+export function fleetObjects(config: Record<string, string>): RenderedObject[] {
+    const loaded = loadStack(config, { projectRoot: PROJECT_ROOT });
+    return loaded.apps.flatMap((app) => renderApp(app, loaded.platform).objects);
+}
+
 /** Descendants of `pid` (children of every thread, recursively), from /proc. */
-function descendants(pid: number): number[] {
+export function descendants(pid: number): number[] {
     const found: number[] = [];
     const queue = [pid];
     while (queue.length > 0) {
