@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { GovernedApp, IstioControlPlane, Observability, type AppPeer, type AppSpecInput } from "../components";
 import { loadStack } from "./load";
+import { relatedAppIndexes } from "./peers";
 
 /** Stack outputs: plain values a reviewer or another stack can use. */
 export interface StackOutputs {
@@ -63,7 +64,8 @@ export function pluggableMesh(projectRoot: string = path.resolve(__dirname, ".."
     const apps: StackOutputs["apps"] = {};
     peers.forEach((self, index) => {
         const { name, ...spec } = self.spec;
-        const others = peers.filter((_, other) => other !== index);
+        // Only the apps it calls, is called by or shares its namespace with: the others change nothing it renders (see relatedAppIndexes).
+        const others = relatedAppIndexes(stack.apps, index).map((other) => peers[other]!);
         const governed = new GovernedApp(name, { ...spec, mode: self.mode, platform, peers: others, secrets }, providers);
         apps[name] = { namespace: governed.namespace, mode: governed.mode, services: governed.services };
     });
