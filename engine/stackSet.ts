@@ -1,4 +1,4 @@
-import { given, type Problem } from "../components/model";
+import { given, stackReferenceName, type Problem } from "../components/model";
 import { ConfigError } from "../components/resources";
 import { PROJECT } from "../stacks/config";
 
@@ -74,8 +74,8 @@ export function dependentsOf(plan: StackSetPlan, stack: string): string[] {
     return runOrder(plan).filter((other) => inSet.has(other) && plan.stacks.get(other)!.needs.includes(stack));
 }
 
-/** `org/project/stack`: a stack outside this project, which no stack file here describes. */
-const QUALIFIED = /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/;
+/** `org/project/stack` (checked by stackReferenceName): a stack elsewhere, which no stack file here describes. */
+const isElsewhere = (stack: string) => stack.includes("/");
 
 function fileOf(stack: string): string {
     return `Pulumi.${stack}.yaml`;
@@ -90,13 +90,21 @@ interface Role {
 function roleOf(entry: StackEntry, problems: Problem[]): Role {
     const role: Role = { peers: [] };
     const at = (name: string) => `${fileOf(entry.name)}: ${key(name)}`;
+    // Names are checked before they are used in a file name or a message (stackReferenceName clips them).
+    const badName = (name: string) => stackReferenceName(name);
     if (entry.platformStack !== undefined) {
-        if (typeof entry.platformStack === "string" && entry.platformStack.length > 0) role.platform = entry.platformStack;
-        else problems.push({ key: at("platformStack"), message: `expected the name of a platform stack (a stack of this project, or org/project/stack), given ${given(entry.platformStack)}` });
+        if (typeof entry.platformStack !== "string") problems.push({ key: at("platformStack"), message: `expected the name of a platform stack (a stack of this project, or org/project/stack), given ${given(entry.platformStack)}` });
+        else if (badName(entry.platformStack)) problems.push({ key: at("platformStack"), message: badName(entry.platformStack)! });
+        else role.platform = entry.platformStack;
     }
     if (entry.peerStacks !== undefined) {
-        if (Array.isArray(entry.peerStacks) && entry.peerStacks.every((peer) => typeof peer === "string")) role.peers = [...new Set(entry.peerStacks as string[])];
-        else problems.push({ key: at("peerStacks"), message: `expected a list of app stack names, given ${given(entry.peerStacks)}` });
+        if (!Array.isArray(entry.peerStacks) || !entry.peerStacks.every((peer) => typeof peer === "string")) {
+            problems.push({ key: at("peerStacks"), message: `expected a list of app stack names, given ${given(entry.peerStacks)}` });
+        } else {
+            const bad = (entry.peerStacks as string[]).filter((peer) => badName(peer));
+            problems.push(...bad.map((peer) => ({ key: at("peerStacks"), message: badName(peer)! })));
+            if (bad.length === 0) role.peers = [...new Set(entry.peerStacks as string[])];
+        }
     }
     return role;
 }
@@ -110,7 +118,7 @@ function referenceProblems(entry: StackEntry, role: Role, entries: ReadonlyMap<s
     const problems: Problem[] = [];
     const at = (name: string) => `${fileOf(entry.name)}: ${key(name)}`;
     const platform = role.platform;
-    if (platform !== undefined && !QUALIFIED.test(platform)) {
+    if (platform !== undefined && !isElsewhere(platform)) {
         if (platform === entry.name) {
             problems.push({ key: at("platformStack"), message: `names this stack itself; name the platform stack whose \`platform\` output its apps use, or remove the key to make this a platform stack` });
         } else if (!entries.has(platform)) {
@@ -119,7 +127,7 @@ function referenceProblems(entry: StackEntry, role: Role, entries: ReadonlyMap<s
             problems.push({ key: at("platformStack"), message: `${given(platform)} is an app stack (${fileOf(platform)} sets ${key("platformStack")}); name a platform stack, one that sets no ${key("platformStack")}` });
         }
     }
-    for (const peer of role.peers) {
+    for (const peer of role.peers.filter((name) => !isElsewhere(name))) {
         if (peer === entry.name) {
             problems.push({ key: at("peerStacks"), message: `names this stack itself; list the other app stacks whose apps this stack's apps call or are called by` });
         } else if (!entries.has(peer)) {

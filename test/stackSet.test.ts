@@ -154,6 +154,15 @@ describe("the set of stacks (planner)", () => {
             );
         });
 
+        it("a name that is no stack name is refused clipped, before it becomes a file name (hostile input)", () => {
+            const long = "x".repeat(5000);
+            const message = refused("fleet", { "fleet-shop": appStack("../../etc/passwd", ["apps/shop.yaml"], [long]) });
+            assert.equal(
+                message,
+                `invalid configuration (2 problems):\nPulumi.fleet-shop.yaml: pluggable-mesh:platformStack: "../../etc/passwd" is not a stack name; use a stack of this project (letters, digits, '-', '_' and '.', at most 100 characters, e.g. "fleet") or a fully qualified "org/project/stack"\nPulumi.fleet-shop.yaml: pluggable-mesh:peerStacks: "${"x".repeat(60)}…" (5000 characters) is not a stack name; use a stack of this project (letters, digits, '-', '_' and '.', at most 100 characters, e.g. "fleet") or a fully qualified "org/project/stack"`,
+            );
+        });
+
         it("a peer stack that does not exist, the stack itself, or a platform stack", () => {
             assert.equal(
                 refused("fleet", { "fleet-shop": appStack("fleet", ["apps/shop.yaml"], ["fleet-shop", "fleet-payments", "dev"]) }),
@@ -199,8 +208,8 @@ describe("the set of stacks (planner)", () => {
         });
     });
 
-    it("a platform elsewhere (org/project/stack) is accepted and needed, not run", () => {
-        const plan = planProjectSet("fleet-shop", fleet({ "fleet-shop": appStack("acme/platform/prod", ["apps/shop.yaml"]) }));
+    it("a platform or peer elsewhere (org/project/stack) is accepted; the platform is needed, not run", () => {
+        const plan = planProjectSet("fleet-shop", fleet({ "fleet-shop": appStack("acme/platform/prod", ["apps/shop.yaml"], ["acme/payments/prod"]) }));
         assert.deepEqual(levels(plan), [["fleet-shop"]]);
         assert.deepEqual(plan.stacks.get("fleet-shop")!.needs, ["acme/platform/prod"]);
     });
