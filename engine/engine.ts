@@ -245,6 +245,20 @@ function programOf(root: string): (projectRoot: string) => Record<string, any> {
     return (require(program) as { pluggableMesh: (projectRoot: string) => Record<string, any> }).pluggableMesh;
 }
 
+/**
+ * The stacks of this project that have a deployment in the backend `openStack` uses (their state
+ * lists resources): one `pulumi stack ls`, no program run.
+ */
+export async function deployedStacks(tools: Tools, options: Pick<OpenOptions, "stateDir" | "root"> = {}): Promise<Set<string>> {
+    const root = path.resolve(options.root ?? PROJECT_ROOT);
+    const stateDir = options.stateDir ?? path.join(PROJECT_ROOT, ".pulumi-state");
+    const pulumiCommand = await PulumiCommand.get({ root: path.dirname(tools.binDir), skipVersionCheck: true });
+    const workspace = await LocalWorkspace.create({ workDir: root, pulumiCommand, envVars: engineEnvironment(tools, stateDir) });
+    const stacks = await workspace.listStacks();
+    // A file backend may list a stack as org/project/stack; the set names stacks of this project by their own name.
+    return new Set(stacks.filter((stack) => (stack.resourceCount ?? 0) > 0).map((stack) => stack.name.split("/").pop()!));
+}
+
 export async function openStack(stackName: string, tools: Tools, options: OpenOptions = {}): Promise<EngineStack> {
     const root = path.resolve(options.root ?? PROJECT_ROOT);
     // A bad stack name or stack file fails here, before the engine creates anything.

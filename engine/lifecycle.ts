@@ -1,4 +1,4 @@
-import type { EngineEvent, PreviewResult, UpResult } from "@pulumi/pulumi/automation";
+import type { DestroyResult, EngineEvent, PreviewResult, UpResult } from "@pulumi/pulumi/automation";
 import { runningCluster } from "../devcluster/cluster";
 import { describeObject, embeddedApiReader, embeddedClusterIdentity, forgetClusterRecord, readBack, readClusterRecord, writeClusterRecord, type ObjectCheck, type StateObject } from "./clusterRecord";
 import type { EngineStack } from "./engine";
@@ -76,14 +76,15 @@ export async function previewDeploy(opened: EngineStack, options: RunOptions = {
  * `destroy` of the stack. When its embedded cluster is gone, its objects went with it: the state
  * forgets them (there is nothing left to delete) and says so.
  */
-export async function destroyDeployment(opened: EngineStack, options: RunOptions = {}): Promise<void> {
+export async function destroyDeployment(opened: EngineStack, options: RunOptions = {}): Promise<DestroyResult> {
     const log = options.log ?? stderrLog;
     if (goneEmbeddedCluster(opened)) {
         const forgotten = await forgetResources(opened);
         log(`stack ${opened.name}: its embedded cluster is gone (stopped), and its ${forgotten} objects with it; removed them from the state`);
     }
-    await opened.guard(() => opened.stack.destroy({ configFile: opened.configFile, color: "never", onOutput: options.onOutput, onEvent: options.onEvent }));
+    const result = await opened.guard(() => opened.stack.destroy({ configFile: opened.configFile, color: "never", onOutput: options.onOutput, onEvent: options.onEvent }));
     forgetClusterRecord(opened.stateDir, opened.name);
+    return result;
 }
 
 /** Empties the stack's state (what a destroy would leave), returning how many Kubernetes objects it listed. */

@@ -63,11 +63,36 @@ export function appsOfConfig(stack: string, config: Readonly<Record<string, unkn
     return problems.length > 0 ? problems : apps;
 }
 
-/** Plans the set of `target` from the stack files and app specs of the project at `root`. */
+/**
+ * Plans the set of `target` from the stack files and app specs of the project at `root`. Every
+ * stack file is read when `target` is a platform stack (any of them may name it), otherwise only
+ * `target` and the stacks it reads (its platform, its peers and theirs): a broken stack file of
+ * another team does not stop an app stack's command.
+ */
 export function planProjectSet(target: string, root: string = PROJECT_ROOT): StackSetPlan {
     // The named stack first: a missing or broken one is reported as every command reports it.
-    readStackFile(target, root);
-    const configs = new Map(listStacks(root).map((name) => [name, readStackFile(name, root).document.config]));
-    const entries: StackEntry[] = [...configs].map(([name, config]) => ({ name, platformStack: config[key("platformStack")], peerStacks: config[key("peerStacks")] }));
+    const configs = new Map([[target, readStackFile(target, root).document.config]]);
+    const names = listStacks(root);
+    const read = (name: string) => configs.get(name) ?? configs.set(name, readStackFile(name, root).document.config).get(name)!;
+    const referenced = (config: Record<string, unknown>): string[] =>
+        [config[key("platformStack")], ...(Array.isArray(config[key("peerStacks")]) ? (config[key("peerStacks")] as unknown[]) : [])].filter(
+            (name): name is string => typeof name === "string" && names.includes(name),
+        );
+    if (configs.get(target)![key("platformStack")] === undefined) {
+        names.forEach(read);
+    } else {
+        const queue = [target];
+        while (queue.length > 0) {
+            for (const name of referenced(read(queue.pop()!))) {
+                if (configs.has(name)) continue;
+                read(name);
+                queue.push(name);
+            }
+        }
+    }
+    const entries: StackEntry[] = names.map((name) => {
+        const config = configs.get(name);
+        return config ? { name, platformStack: config[key("platformStack")], peerStacks: config[key("peerStacks")] } : { name };
+    });
     return planStackSet(target, entries, (stack) => appsOfConfig(stack, configs.get(stack)!, root));
 }

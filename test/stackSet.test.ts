@@ -208,6 +208,18 @@ describe("the set of stacks (planner)", () => {
         });
     });
 
+    it("an app stack's command reads only the stack files it refers to; a platform's reads them all (any may name it)", () => {
+        const dir = fleet();
+        fs.writeFileSync(path.join(dir, "Pulumi.broken.yaml"), "config:\n  pluggable-mesh:mode: [SECRET-VALUE\n");
+        assert.deepEqual(levels(planProjectSet("fleet-ruoyi", dir)), [["fleet-ruoyi"]]);
+        const message = messageOf(() => planProjectSet("fleet", dir));
+        assert.match(message, /^invalid configuration \(1 problem\):\nPulumi\.broken\.yaml:3:1: not valid YAML: /);
+        assert.ok(!message.includes("SECRET-VALUE"));
+        // A broken stack the app stack refers to is read, and refused.
+        fs.renameSync(path.join(dir, "Pulumi.broken.yaml"), path.join(dir, "Pulumi.fleet-bookinfo.yaml"));
+        assert.match(messageOf(() => planProjectSet("fleet-ruoyi", dir)), /^invalid configuration \(1 problem\):\nPulumi\.fleet-bookinfo\.yaml:3:1: not valid YAML: /);
+    });
+
     it("a platform or peer elsewhere (org/project/stack) is accepted; the platform is needed, not run", () => {
         const plan = planProjectSet("fleet-shop", fleet({ "fleet-shop": appStack("acme/platform/prod", ["apps/shop.yaml"], ["acme/payments/prod"]) }));
         assert.deepEqual(levels(plan), [["fleet-shop"]]);
