@@ -117,20 +117,18 @@ export interface FleetSample {
     engineMiB: number;
 }
 
+/** Each of `keys` of `samples` combined into one number. */
+function fieldwise<S, K extends keyof S & string>(samples: readonly S[], keys: readonly K[], combine: (values: number[]) => number): Record<K, number> {
+    return Object.fromEntries(keys.map((key) => [key, combine(samples.map((sample) => sample[key] as number))])) as Record<K, number>;
+}
+
+const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+const ADDED_UP = ["upMs", "previewMs", "destroyMs", "resources", "objects"] as const;
+const PEAKS = ["programMiB", "engineMiB"] as const;
+
 /** Times and counts add up over the stacks; memory is the peak of any one of them. */
 export function fleetSample(stacks: readonly StackSample[]): FleetSample {
-    const sum = (pick: (sample: StackSample) => number) => stacks.reduce((total, sample) => total + pick(sample), 0);
-    const max = (pick: (sample: StackSample) => number) => Math.max(...stacks.map(pick));
-    return {
-        stacks: stacks.length,
-        upMs: sum((sample) => sample.upMs),
-        previewMs: sum((sample) => sample.previewMs),
-        destroyMs: sum((sample) => sample.destroyMs),
-        resources: sum((sample) => sample.resources),
-        objects: sum((sample) => sample.objects),
-        programMiB: max((sample) => sample.programMiB),
-        engineMiB: max((sample) => sample.engineMiB),
-    };
+    return { stacks: stacks.length, ...fieldwise(stacks, ADDED_UP, sum), ...fieldwise(stacks, PEAKS, (values) => Math.max(...values)) };
 }
 
 export function median(values: readonly number[]): number {
@@ -142,17 +140,7 @@ export function median(values: readonly number[]): number {
 
 /** The median of each field over runs. */
 export function medianSample(runs: readonly FleetSample[]): FleetSample {
-    const pick = (key: keyof FleetSample) => median(runs.map((run) => run[key]));
-    return {
-        stacks: pick("stacks"),
-        upMs: pick("upMs"),
-        previewMs: pick("previewMs"),
-        destroyMs: pick("destroyMs"),
-        resources: pick("resources"),
-        objects: pick("objects"),
-        programMiB: pick("programMiB"),
-        engineMiB: pick("engineMiB"),
-    };
+    return fieldwise(runs, ["stacks", ...ADDED_UP, ...PEAKS], median);
 }
 
 /** One fleet size at one checkpoint setting: the medians of both variants. */
