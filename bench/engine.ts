@@ -120,7 +120,8 @@ async function measureStack(spec: StackCase): Promise<StackSample> {
 
 /** The program, exactly as `npm run up` runs it. */
 function programOf(): () => Promise<Record<string, unknown>> {
-    return async () => ({ ...pluggableMesh(PROJECT_ROOT) });
+    // Awaited: the program may be async (an app stack reads its platform stack first).
+    return async () => ({ ...(await pluggableMesh(PROJECT_ROOT)) });
 }
 
 /**

@@ -14,6 +14,8 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { Stack, UpResult } from "@pulumi/pulumi/automation";
 import { ensureTools } from "../engine/engine";
+import { releaseStaleLocks } from "../engine/locks";
+import { PROJECT } from "../stacks/config";
 import { descendants, fleetObjects, openBenchStack, PROJECT_ROOT, type StackCase } from "./engine";
 import type { Checkpoints } from "./engineReport";
 
@@ -29,7 +31,7 @@ interface Outcome {
     /** What the state held afterwards. */
     stateResources: number;
     pendingOperations: number;
-    /** Whether the next up found the stack locked by the interrupted engine (then `pulumi cancel` ran first). */
+    /** Whether the interrupted engine left its lock (released before the next up, as `npm run up` does). */
     lockLeft?: boolean;
     /** The message of the interrupted up (first line). */
     interruptedWith?: string;
@@ -109,13 +111,9 @@ async function scenario(base: Omit<StackCase, "stack" | "workDir" | "checkpoints
         const after = await state(stack);
         const outcome: Outcome = { checkpoints, interruption, upMs, renderedAtInterruption, stateResources: after.resources, pendingOperations: after.pending, ...(first.error ? { interruptedWith: firstLines(first.error) } : {}) };
         if (interruption !== "none") {
-            let next = await timedUp(stack);
-            // A killed engine leaves its lock in the file backend; `pulumi cancel` deletes it.
-            outcome.lockLeft = next.error !== undefined && /currently locked/.test(String(next.error));
-            if (outcome.lockLeft) {
-                await stack.cancel();
-                next = await timedUp(stack);
-            }
+            // A killed engine leaves its lock in the file backend; `npm run up` deletes it as this does (engine/locks.ts).
+            outcome.lockLeft = releaseStaleLocks(base.stateDir, PROJECT, name).length > 0;
+            const next = await timedUp(stack);
             const final = await state(stack);
             outcome.next = {
                 ok: next.result !== undefined,

@@ -3,6 +3,8 @@ import { runningCluster } from "../devcluster/cluster";
 import { describeObject, embeddedApiReader, embeddedClusterIdentity, forgetClusterRecord, readBack, readClusterRecord, writeClusterRecord, type ObjectCheck, type StateObject } from "./clusterRecord";
 import type { EngineStack } from "./engine";
 import { UserError } from "./errors";
+import { releaseStaleLocks } from "./locks";
+import { PROJECT } from "../stacks/config";
 
 /**
  * `up`, `preview` and `destroy` that keep the state honest about the cluster (docs/engine.md):
@@ -50,9 +52,21 @@ async function recordEmbeddedCluster(opened: EngineStack, log: (message: string)
     writeClusterRecord(opened.stateDir, opened.name, { embedded: true, clusterDir: opened.target.clusterDir, ...identity });
 }
 
+/**
+ * With the embedded file backend, deletes the locks an engine killed mid-operation left behind
+ * (engine/locks.ts), which would otherwise fail every later command.
+ */
+function releaseLeftoverLocks(opened: EngineStack, log: (message: string) => void): void {
+    if (opened.stack.workspace.envVars.PULUMI_BACKEND_URL !== `file://${opened.stateDir}`) return;
+    for (const lock of releaseStaleLocks(opened.stateDir, PROJECT, opened.name)) {
+        log(`stack ${opened.name}: removed the lock of an engine that ended without releasing it (process ${lock.pid}, ${lock.timestamp}); the state is what that engine last saved (docs/engine.md, "Checkpoints")`);
+    }
+}
+
 /** `up` of the stack: refreshed first against a cluster, then checked against the cluster. */
 export async function deploy(opened: EngineStack, options: RunOptions = {}): Promise<UpResult> {
     const log = options.log ?? stderrLog;
+    releaseLeftoverLocks(opened, log);
     refuseGoneCluster(opened);
     await recordEmbeddedCluster(opened, log);
     const againstCluster = opened.target.kind !== "render";
@@ -65,6 +79,7 @@ export async function deploy(opened: EngineStack, options: RunOptions = {}): Pro
 
 /** `preview --diff` of the stack, against the cluster's actual objects when it has one. */
 export async function previewDeploy(opened: EngineStack, options: RunOptions = {}): Promise<PreviewResult> {
+    releaseLeftoverLocks(opened, options.log ?? stderrLog);
     refuseGoneCluster(opened);
     await recordEmbeddedCluster(opened, options.log ?? stderrLog);
     return opened.guard(() =>
@@ -78,6 +93,7 @@ export async function previewDeploy(opened: EngineStack, options: RunOptions = {
  */
 export async function destroyDeployment(opened: EngineStack, options: RunOptions = {}): Promise<DestroyResult> {
     const log = options.log ?? stderrLog;
+    releaseLeftoverLocks(opened, log);
     if (goneEmbeddedCluster(opened)) {
         const forgotten = await forgetResources(opened);
         log(`stack ${opened.name}: its embedded cluster is gone (stopped), and its ${forgotten} objects with it; removed them from the state`);

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { engineEnvironment, skipsCheckpoints, type Target, type Tools } from "../engine/engine";
+import { lockDir, releaseStaleLocks } from "../engine/locks";
 
 /**
  * The embedded default's checkpoint policy (docs/engine.md, "Checkpoints"): intermediate
@@ -87,5 +88,46 @@ describe("the checkpoint policy of the embedded default (engine/engine.ts)", fun
         assert.equal(engineEnvironment(TOOLS, stateDir, RENDER).PULUMI_SKIP_CHECKPOINTS, undefined, "the engine inherits the user's false");
         process.env.PULUMI_SKIP_CHECKPOINTS = "true";
         assert.equal(engineEnvironment(TOOLS, stateDir, CLUSTER).PULUMI_SKIP_CHECKPOINTS, undefined, "the engine inherits the user's true");
+    });
+});
+
+describe("locks a killed engine left in the embedded file backend (engine/locks.ts)", function () {
+    let stateDir: string;
+    beforeEach(function () {
+        stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "pluggable-mesh-locks-"));
+    });
+    afterEach(function () {
+        fs.rmSync(stateDir, { recursive: true, force: true });
+    });
+
+    /** A pid no process has: above Linux's largest pid_max (2^22). */
+    const GONE = 4_194_305;
+    function lock(name: string, content: unknown): string {
+        const dir = lockDir(stateDir, "pluggable-mesh", "dev");
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, name), typeof content === "string" ? content : JSON.stringify(content));
+        return path.join(dir, name);
+    }
+
+    it("sits where the engine puts it", function () {
+        assert.equal(lockDir("/state", "pluggable-mesh", "dev"), "/state/.pulumi/locks/organization/pluggable-mesh/dev");
+    });
+
+    it("deletes a lock of this machine whose engine no longer runs, and says which", function () {
+        const stale = lock("a.json", { pid: GONE, username: "u", hostname: os.hostname(), timestamp: "2026-12-03T16:21:35Z" });
+        assert.deepEqual(releaseStaleLocks(stateDir, "pluggable-mesh", "dev"), [{ pid: GONE, username: "u", hostname: os.hostname(), timestamp: "2026-12-03T16:21:35Z" }]);
+        assert.equal(fs.existsSync(stale), false);
+    });
+
+    it("keeps a lock whose engine runs, one from another machine and one it cannot read", function () {
+        const kept = [
+            lock("running.json", { pid: process.pid, username: "u", hostname: os.hostname(), timestamp: "t" }),
+            lock("elsewhere.json", { pid: GONE, username: "u", hostname: `not-${os.hostname()}`, timestamp: "t" }),
+            lock("broken.json", "{ not json"),
+            lock("nopid.json", { hostname: os.hostname() }),
+        ];
+        assert.deepEqual(releaseStaleLocks(stateDir, "pluggable-mesh", "dev"), []);
+        assert.deepEqual(kept.map((file) => fs.existsSync(file)), [true, true, true, true]);
+        assert.deepEqual(releaseStaleLocks(stateDir, "pluggable-mesh", "prod"), [], "another stack has no lock folder");
     });
 });
