@@ -34,8 +34,10 @@ import {
     splitFleet,
     USAGE,
     VARIANTS,
+    type BenchOptions,
     type Checkpoints,
     type FleetSample,
+    type Operation,
     type SizeResult,
     type StackSample,
     type Variant,
@@ -52,6 +54,7 @@ export interface StackCase {
     checkpoints: Checkpoints;
     /** The run's file backend (outside the project). */
     stateDir: string;
+    operations: Operation[];
     /** This stack's app specs, render output and workspace (inside the project's out/: config paths may not leave it). */
     workDir: string;
     binDir: string;
@@ -97,24 +100,32 @@ async function measureStack(spec: StackCase): Promise<StackSample> {
         deployed = true;
         const up = await timed(() => stack.up({ color: "never" }));
         const state = ((await stack.exportStack()).deployment?.resources ?? []) as { type: string }[];
-        const preview = await timed(() => stack.preview({ color: "never" }));
-        const changed = Object.entries(preview.result.changeSummary).filter(([op, count]) => op !== "same" && (count ?? 0) > 0);
-        if (changed.length > 0) throw new Error(`stack ${spec.stack}: the preview after up was not a no-change preview: ${JSON.stringify(Object.fromEntries(changed))}`);
-        const destroy = await timed(() => stack.destroy({ color: "never" }));
-        deployed = false;
+        let previewMs = NaN;
+        if (spec.operations.includes("preview")) {
+            const preview = await timed(() => stack.preview({ color: "never" }));
+            const changed = Object.entries(preview.result.changeSummary).filter(([op, count]) => op !== "same" && (count ?? 0) > 0);
+            if (changed.length > 0) throw new Error(`stack ${spec.stack}: the preview after up was not a no-change preview: ${JSON.stringify(Object.fromEntries(changed))}`);
+            previewMs = preview.ms;
+        }
+        let destroyMs = NaN;
+        if (spec.operations.includes("destroy")) {
+            destroyMs = (await timed(() => stack.destroy({ color: "never" }))).ms;
+            deployed = false;
+        }
         return {
             upMs: up.ms,
-            previewMs: preview.ms,
-            destroyMs: destroy.ms,
+            previewMs,
+            destroyMs,
             resources: state.length,
             objects: state.filter((resource) => resource.type.startsWith("kubernetes:")).length,
             programMiB: process.resourceUsage().maxRSS / 1024,
             engineMiB: 0,
         };
     } finally {
-        // A failed measurement leaves nothing behind: what up made is destroyed, the stack removed.
-        if (deployed) await stack.destroy({ color: "never" }).catch(() => undefined);
-        await stack.workspace.removeStack(spec.stack).catch(() => undefined);
+        // Render mode: what up made is files in the stack's folder, which the parent deletes, so a
+        // stack that was not destroyed (a failure, or destroy not measured) is removed with its state.
+        if (deployed) await stack.workspace.removeStack(spec.stack, { force: true }).catch(() => undefined);
+        else await stack.workspace.removeStack(spec.stack).catch(() => undefined);
     }
 }
 
@@ -218,18 +229,19 @@ interface RunRoot {
 }
 
 /** One fleet of one variant: its stacks one after the other. */
-async function runFleet(root: RunRoot, variant: Variant, size: number, checkpoints: Checkpoints, stackSize: number, binDir: string, run: number): Promise<StackSample[]> {
+async function runFleet(root: RunRoot, variant: Variant, size: number, checkpoints: Checkpoints, options: BenchOptions, binDir: string, run: number): Promise<StackSample[]> {
     const samples: StackSample[] = [];
-    for (const part of splitFleet(size, stackSize, COMPONENTS_PER_APP)) {
+    for (const part of splitFleet(size, options.stackSize, COMPONENTS_PER_APP)) {
         const stack = `bench-${variant}-${size}-${checkpoints}-${run}-${part.index}`;
         const workDir = path.join(root.outDir, stack);
         try {
-            samples.push(await runStack({ variant, stack, components: part.components, firstApp: part.firstApp, checkpoints, stateDir: root.stateDir, workDir, binDir }));
+            samples.push(await runStack({ variant, stack, components: part.components, firstApp: part.firstApp, checkpoints, stateDir: root.stateDir, operations: options.operations, workDir, binDir }));
         } finally {
             fs.rmSync(workDir, { recursive: true, force: true });
         }
         const last = samples[samples.length - 1]!;
-        process.stderr.write(`  ${stack}: ${part.components} components, ${last.resources} resources, up ${(last.upMs / 1000).toFixed(1)} s, preview ${(last.previewMs / 1000).toFixed(1)} s, destroy ${(last.destroyMs / 1000).toFixed(1)} s\n`);
+        const times = [["up", last.upMs], ["preview", last.previewMs], ["destroy", last.destroyMs]].filter(([, ms]) => Number.isFinite(ms)).map(([name, ms]) => `${name} ${((ms as number) / 1000).toFixed(1)} s`);
+        process.stderr.write(`  ${stack}: ${part.components} components, ${last.resources} resources, ${times.join(", ")}\n`);
     }
     return samples;
 }
@@ -282,7 +294,7 @@ async function main(argv: readonly string[]): Promise<void> {
                     // Program and flat alternate, so a change in the machine's load hits both alike.
                     for (const variant of VARIANTS) {
                         process.stderr.write(`${size} components, ${variant}, checkpoints ${checkpoints}, run ${run + 1}/${options.runs}\n`);
-                        const stacks = await runFleet(root, variant, size, checkpoints, options.stackSize, tools.binDir, run);
+                        const stacks = await runFleet(root, variant, size, checkpoints, options, tools.binDir, run);
                         samples[variant].push({ fleet: fleetSample(stacks), stacks });
                     }
                 }

@@ -1,5 +1,5 @@
 /**
- * bench/: `npx tsx bench/engineCrash.ts [--components 100] [--at 0.5]`. What a crash mid-`up`
+ * bench/: `npx tsx bench/engineCrash.ts [--components 100] [--at 0.5] [--checkpoints off,on] [--interruptions none,SIGKILL,SIGINT]`. What a crash mid-`up`
  * costs with and without intermediate checkpoints (docs/engine.md, "Checkpoints"): one stack of
  * the bench's envoy fleet in render mode on a file backend; per checkpoint setting, a clean `up`,
  * then an `up` whose engine (the pulumi CLI and its provider) is killed with SIGKILL (a crash: out
@@ -132,7 +132,7 @@ async function scenario(base: Omit<StackCase, "stack" | "workDir" | "checkpoints
 }
 
 async function main(): Promise<void> {
-    const { values } = parseArgs({ options: { components: { type: "string", default: "100" }, at: { type: "string", default: "0.5" }, checkpoints: { type: "string", default: "off,on" } }, strict: true });
+    const { values } = parseArgs({ options: { components: { type: "string", default: "100" }, at: { type: "string", default: "0.5" }, checkpoints: { type: "string", default: "off,on" }, interruptions: { type: "string", default: "none,SIGKILL,SIGINT" } }, strict: true });
     const components = Number(values.components);
     const at = Number(values.at);
     if (!Number.isInteger(components) || components < 10 || !(at > 0 && at < 1)) throw new Error("--components: a whole number of at least 10; --at: a fraction between 0 and 1");
@@ -142,9 +142,9 @@ async function main(): Promise<void> {
     const outcomes: Outcome[] = [];
     try {
         for (const checkpoints of values.checkpoints!.split(",") as Checkpoints[]) {
-            for (const interruption of ["none", "SIGKILL", "SIGINT"] as const) {
+            for (const interruption of values.interruptions!.split(",") as (Interruption | "none")[]) {
                 process.stderr.write(`checkpoints ${checkpoints}, ${interruption}...\n`);
-                const outcome = await scenario({ variant: "program", components, firstApp: 0, stateDir, binDir: tools.binDir }, checkpoints, interruption, at, runDir);
+                const outcome = await scenario({ variant: "program", components, firstApp: 0, stateDir, binDir: tools.binDir, operations: ["up"] }, checkpoints, interruption, at, runDir);
                 process.stderr.write(`${JSON.stringify(outcome)}\n`);
                 outcomes.push(outcome);
             }

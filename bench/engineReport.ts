@@ -19,14 +19,20 @@ export interface BenchOptions {
     checkpoints: Checkpoints[];
     /** Components per stack: larger fleets are split into stacks of at most this many. @default 100 */
     stackSize: number;
+    /** What is measured after `up`: a no-change `preview`, `destroy` (a stack left standing is deleted with its folders). @default ["up", "preview", "destroy"] */
+    operations: Operation[];
 }
 
-export const USAGE = `usage: npm run bench:engine -- [--sizes 10,100,1000] [--runs 1] [--checkpoints off|on|both] [--stack-size 100]
+export const OPERATION_NAMES = ["up", "preview", "destroy"] as const;
+export type Operation = (typeof OPERATION_NAMES)[number];
+
+export const USAGE = `usage: npm run bench:engine -- [--sizes 10,100,1000] [--runs 1] [--checkpoints off|on|both] [--stack-size 100] [--operations up,preview,destroy]
   --sizes        fleet sizes in components (apps of ten), comma-separated
   --runs         runs per size; with more than one, medians are printed
   --checkpoints  off: the state is written once per operation (PULUMI_SKIP_CHECKPOINTS, the embedded
                  default in render mode); on: after every step (Pulumi's default); both
-  --stack-size   components per stack: a larger fleet is split into stacks of at most this many`;
+  --stack-size   components per stack: a larger fleet is split into stacks of at most this many
+  --operations   what is timed: up and, after it, a no-change preview and destroy`;
 
 /** A command line the bench cannot run; the message says which option and what is allowed. */
 export class BenchUsageError extends Error {}
@@ -50,6 +56,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
                 runs: { type: "string", default: "1" },
                 checkpoints: { type: "string", default: "off" },
                 "stack-size": { type: "string", default: "100" },
+                operations: { type: "string", default: OPERATION_NAMES.join(",") },
             },
             strict: true,
             allowPositionals: false,
@@ -61,7 +68,18 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     if (new Set(sizes).size !== sizes.length) throw new BenchUsageError(`--sizes: each size once, given ${JSON.stringify(values.sizes!.slice(0, 40))}`);
     const checkpoints = { off: ["off"], on: ["on"], both: ["off", "on"] }[values.checkpoints!] as Checkpoints[] | undefined;
     if (!checkpoints) throw new BenchUsageError(`--checkpoints: expected off, on or both, given ${JSON.stringify(values.checkpoints!.slice(0, 40))}`);
-    return { sizes, runs: positiveInteger("runs", values.runs!, 100), checkpoints, stackSize: positiveInteger("stack-size", values["stack-size"]!, 10_000) };
+    const operations = values.operations!.split(",").map((name) => name.trim());
+    const unknown = operations.find((name) => !(OPERATION_NAMES as readonly string[]).includes(name));
+    if (unknown !== undefined || !operations.includes("up")) {
+        throw new BenchUsageError(`--operations: expected up and any of preview, destroy, given ${JSON.stringify(values.operations!.slice(0, 40))}`);
+    }
+    return {
+        sizes,
+        runs: positiveInteger("runs", values.runs!, 100),
+        checkpoints,
+        stackSize: positiveInteger("stack-size", values["stack-size"]!, 10_000),
+        operations: OPERATION_NAMES.filter((name) => operations.includes(name)),
+    };
 }
 
 /** One stack of a split fleet: `components` components whose apps are numbered from `firstApp`. */
@@ -200,8 +218,9 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
     return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
 }
 
-const seconds = (ms: number) => (ms / 1000).toFixed(1);
-const fixed = (value: number, digits: number) => value.toFixed(digits);
+/** A figure, or a dash for an operation that was not measured (NaN; null in JSON). */
+const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : "—");
+const seconds = (ms: number) => fixed(ms / 1000, 1);
 const CHECKPOINTS_LABEL: Record<Checkpoints, string> = { off: "skipped", on: "written" };
 
 /** The three Markdown tables: times and memory per variant, program/flat ratios, per-component scaling. */

@@ -9,11 +9,17 @@ function usageError(argv: string[], message: string): void {
 
 describe("npm run bench:engine: options", function () {
     it("defaults to 10, 100 and 1,000 components, one run, checkpoints as the embedded default skips them, stacks of 100", function () {
-        assert.deepEqual(parseBenchOptions([]), { sizes: [10, 100, 1000], runs: 1, checkpoints: ["off"], stackSize: 100 });
+        assert.deepEqual(parseBenchOptions([]), { sizes: [10, 100, 1000], runs: 1, checkpoints: ["off"], stackSize: 100, operations: ["up", "preview", "destroy"] });
     });
 
     it("reads every option", function () {
-        assert.deepEqual(parseBenchOptions(["--sizes", "100, 1000", "--runs", "3", "--checkpoints", "both", "--stack-size", "250"]), { sizes: [100, 1000], runs: 3, checkpoints: ["off", "on"], stackSize: 250 });
+        assert.deepEqual(parseBenchOptions(["--sizes", "100, 1000", "--runs", "3", "--checkpoints", "both", "--stack-size", "250", "--operations", "destroy,up"]), {
+            sizes: [100, 1000],
+            runs: 3,
+            checkpoints: ["off", "on"],
+            stackSize: 250,
+            operations: ["up", "destroy"],
+        });
         assert.deepEqual(parseBenchOptions(["--checkpoints", "on"]).checkpoints, ["on"]);
     });
 
@@ -26,6 +32,8 @@ describe("npm run bench:engine: options", function () {
         usageError(["--checkpoints", "sometimes"], '--checkpoints: expected off, on or both, given "sometimes"');
         usageError(["--size", "10"], "Unknown option '--size'");
         usageError(["--runs"], "Option '--runs <value>' argument missing");
+        usageError(["--operations", "preview"], '--operations: expected up and any of preview, destroy, given "preview"');
+        usageError(["--operations", "up,refresh"], '--operations: expected up and any of preview, destroy, given "up,refresh"');
     });
 });
 
@@ -104,6 +112,13 @@ describe("npm run bench:engine: figures", function () {
         );
         assert.deepEqual(scaling([results[0]!]), [], "one size has nothing to compare with");
         assert.deepEqual(scaling([results[0]!, { ...results[1]!, checkpoints: "on" }]), [], "only sizes measured with the same checkpoints are compared");
+    });
+
+    it("shows an operation that was not measured as a dash", function () {
+        const upOnly: SizeResult = { size: 100, checkpoints: "on", runs: 1, program: { ...fleet(12_000, NaN, NaN) }, flat: { ...fleet(10_000, NaN, NaN) } };
+        const lines = markdownReport([upOnly]).split("\n");
+        assert.equal(lines[2], "| 100 | 1 | written | program | 50 (40) | 12.0 | — | — | 3.3 | 120 | — | — | 300 | 200 |");
+        assert.equal(lines[7], "| 100 | written | 1.20 | — | — |");
     });
 
     it("prints the three tables", function () {
