@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { openMockStack, runWithMocks, type MockStack } from "../mocks/mockEngine";
 
@@ -94,6 +95,32 @@ describe("the mock engine", () => {
             assert.equal(mocks.find("test:index:Thing", "transformed").transforms, 1);
             assert.equal(mocks.find("test:index:Thing", "leaf").transforms, 0);
         });
+    });
+
+    it("maps no stack trace while the program runs, yet an error the program throws keeps its source-mapped stack", async () => {
+        // tsx (this suite's loader) turns source maps on: the control for the switch below.
+        assert.equal(process.sourceMapsEnabled, true);
+        let during: boolean | undefined;
+        let thrown: Error | undefined;
+        let readDuring = "";
+        await assert.rejects(
+            runWithMocks(
+                () => {
+                    during = process.sourceMapsEnabled;
+                    readDuring = new Error("read at once").stack!.split("\n")[1]!;
+                    thrown = new Error("thrown by the program");
+                    throw thrown;
+                },
+                { stack: "unit" },
+            ),
+            { message: "thrown by the program" },
+        );
+        assert.equal(during, false);
+        assert.equal(process.sourceMapsEnabled, true);
+        const line = fs.readFileSync(__filename, "utf8").split("\n").findIndex((text) => text.includes('thrown = new Error("thrown by the program")')) + 1;
+        assert.match(thrown!.stack!.split("\n")[1]!, new RegExp(`mockEngine\\.test\\.ts:${line}:`));
+        // A stack read during the run is not mapped (the cost avoided): it does not point at its line.
+        assert.doesNotMatch(readDuring, new RegExp(`mockEngine\\.test\\.ts:${line - 1}:`));
     });
 
     it("refuses a duplicate URN as the engine does", async () => {
