@@ -1,8 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { readStackConfig } from "../engine/stackFile";
-import { apiVersionKindOf, PROJECT_ROOT, runWithMocks, type RegisteredResource } from "../mocks/mockEngine";
+import { listStacks, readStackConfig } from "../engine/stackFile";
+import { apiVersionKindOf, PROJECT_NAME, PROJECT_ROOT, runWithMocks, type RegisteredResource } from "../mocks/mockEngine";
 import { parseCommandLine, runCommand } from "./command";
 
 /**
@@ -51,10 +51,54 @@ export async function renderStack(stack: string): Promise<RenderResult> {
     return renderConfig(stack, readStackConfig(stack));
 }
 
+/** The stacks a stack's config names (`platformStack`, `peerStacks`), as far as they are written right; the program itself reports the rest. */
+export function referencedStacks(config: Readonly<Record<string, string>>): string[] {
+    const platform = config[`${PROJECT_NAME}:platformStack`];
+    let peers: unknown = [];
+    try {
+        peers = JSON.parse(config[`${PROJECT_NAME}:peerStacks`] ?? "[]");
+    } catch {
+        // Not JSON: the program's schema says what is wrong with it.
+    }
+    const names = [platform, ...(Array.isArray(peers) ? peers : [])].filter((name): name is string => typeof name === "string");
+    return [...new Set(names)];
+}
+
+/** The outputs a stack exports that other stacks read; the rest (Kiali's URL and token) are engine outputs that mean nothing offline. */
+const READ_OUTPUTS = ["apps", "istio", "prometheusUrl", "platform", "peers"] as const;
+
+/**
+ * What the stacks a stack names would export, each rendered offline first with the same program
+ * (recursively, for the stacks they name): the offline render needs no backend. A stack being
+ * rendered already (mutual peers) counts as not deployed, as it would on a first `up`; a stack
+ * without a stack file here is left out, so reading it fails as the engine fails (`unknown stack`).
+ */
+export async function offlineStackOutputs(config: Readonly<Record<string, string>>, rendering: ReadonlySet<string> = new Set(), done: Map<string, Record<string, unknown>> = new Map()): Promise<Record<string, Record<string, unknown>>> {
+    const outputs: Record<string, Record<string, unknown>> = {};
+    for (const name of referencedStacks(config)) {
+        if (rendering.has(name)) {
+            outputs[name] = {};
+            continue;
+        }
+        if (!done.has(name)) {
+            if (!listStacks(PROJECT_ROOT).includes(name)) continue;
+            const own = readStackConfig(name);
+            const nested = await offlineStackOutputs(own, new Set([...rendering, name]), done);
+            const { pluggableMesh } = require("../stacks/program") as typeof import("../stacks/program");
+            const run = await runWithMocks(() => pluggableMesh(PROJECT_ROOT), { stack: name, config: own, stackOutputs: nested });
+            const exported = run.outputs as unknown as Record<string, unknown>;
+            done.set(name, JSON.parse(JSON.stringify(Object.fromEntries(READ_OUTPUTS.filter((output) => exported[output] !== undefined).map((output) => [output, exported[output]])))));
+        }
+        outputs[name] = done.get(name)!;
+    }
+    return outputs;
+}
+
 /** Like {@link renderStack}, with the config given (as Pulumi hands it to a program) instead of read from `Pulumi.<stack>.yaml`. */
 export async function renderConfig(stack: string, config: Record<string, string>): Promise<RenderResult> {
     const { pluggableMesh } = require("../stacks/program") as typeof import("../stacks/program");
-    const { resources: all } = await runWithMocks(() => pluggableMesh(PROJECT_ROOT), { stack, config });
+    const stackOutputs = await offlineStackOutputs(config, new Set([stack]));
+    const { resources: all } = await runWithMocks(() => pluggableMesh(PROJECT_ROOT), { stack, config, stackOutputs });
     return {
         objects: all.map(manifestOf).filter((manifest): manifest is Record<string, unknown> => manifest !== undefined),
         charts: all

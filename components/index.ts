@@ -16,6 +16,19 @@ export {
 } from "./istio";
 export { Observability, prometheusPeer, type KialiExposure, type ObservabilityArgs } from "./observability";
 export { ConfigError, type IstioPlatformArgs } from "./resources";
+export {
+    FLEET_SCHEMA_VERSION,
+    platformData,
+    platformOfData,
+    peerView,
+    peersData,
+    readPlatform,
+    readPeers,
+    type PlatformData,
+    type PlatformDataArgs,
+    type PeersData,
+    type StackReadArgs,
+} from "./fleet";
 export { LINKERD_INBOUND_POLICIES, MODES, PLATFORM_DEFAULTS, type IstioPlatform, type LinkerdInboundPolicy, type LinkerdPlatform, type MeshMode, type NetworkPeer, type Platform } from "./modes";
 export {
     MODE_NAMES,

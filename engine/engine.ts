@@ -238,8 +238,8 @@ export interface OpenOptions {
 }
 
 /** The program of a project directory: this one's, or another checkout's (loaded through tsx). */
-function programOf(root: string): (projectRoot: string) => Record<string, any> {
-    if (path.resolve(root) === PROJECT_ROOT) return (projectRoot) => ({ ...pluggableMesh(projectRoot) });
+function programOf(root: string): (projectRoot: string) => Record<string, any> | Promise<Record<string, any>> {
+    if (path.resolve(root) === PROJECT_ROOT) return async (projectRoot) => ({ ...(await pluggableMesh(projectRoot)) });
     // The stack program moved from program.ts to stacks/program.ts; a base revision may predate that.
     const program = [path.join(root, "stacks", "program.ts"), path.join(root, "program.ts")].find((file) => fs.existsSync(file))!;
     return (require(program) as { pluggableMesh: (projectRoot: string) => Record<string, any> }).pluggableMesh;

@@ -67,7 +67,16 @@ export interface MockOptions {
     preview?: boolean;
     /** @default no extra state */
     stateHook?: StateHook;
+    /**
+     * Stacks a `StackReference` may read, by the name it gives, with their outputs (`{}`: a stack
+     * that exists but was never deployed). Reading any other stack fails the run as the engine
+     * fails it: `unknown stack "<name>"`. @default {}
+     */
+    stackOutputs?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
+
+/** The type of a StackReference, a resource the engine reads (its outputs) instead of creating. */
+export const STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference";
 
 /** `kubernetes:<group>/<version>:<Kind>` → apiVersion and kind (`core/v1` is plain `v1`); undefined for other types. */
 export function apiVersionKindOf(type: string): { apiVersion: string; kind: string } | undefined {
@@ -147,6 +156,7 @@ export class MockStack {
         readonly stack: string,
         readonly project: string,
         private readonly stateHook: StateHook | undefined,
+        private readonly stackOutputs: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {},
     ) {
         this.stackUrn = engineUrn(stack, project, undefined, ROOT_STACK_TYPE, `${project}-${stack}`);
     }
@@ -257,6 +267,7 @@ export class MockStack {
         }
         const record = construction.record;
         const inputs = args.inputs as Record<string, any>;
+        if (args.type === STACK_REFERENCE_TYPE) return this.readStack(construction, inputs);
         if (containsSecret(inputs)) {
             record.inputs = unwrapSecrets(inputs, [], record.secretPaths);
             record.secretInputs = [...new Set(record.secretPaths.map((at) => at[0]!))];
@@ -269,6 +280,20 @@ export class MockStack {
         this.resources.push(record);
         // Objects get their name where Kubernetes would give it; charts and components echo their inputs.
         return { id: `${args.name}-id`, state: extra ? { ...inputs, ...extra } : inputs };
+    }
+
+    /** A StackReference read: the referenced stack's outputs, or the engine's failure for a stack that does not exist. */
+    private readStack(construction: Construction, inputs: Record<string, any>): pulumi.runtime.MockResourceResult {
+        const name = String(inputs.name);
+        const outputs = Object.hasOwn(this.stackOutputs, name) ? this.stackOutputs[name] : undefined;
+        if (outputs === undefined) throw new Error(`unknown stack "${name}"`);
+        const record = construction.record;
+        record.inputs = inputs;
+        // Outputs pass through JSON, as they do through the engine's state.
+        record.outputs = { name, outputs: JSON.parse(JSON.stringify(outputs)), secretOutputNames: [] };
+        construction.registered = true;
+        this.resources.push(record);
+        return { id: name, state: record.outputs };
     }
 
     /** The root stack resource, whose stack transformation feeds {@link observe}. */
@@ -362,7 +387,7 @@ let current: { stack: MockStack; listener: (reason: unknown) => void } | undefin
  */
 export async function openMockStack(options: MockOptions = {}): Promise<MockStack> {
     closeMockStack();
-    const mockStack = new MockStack(options.stack ?? "test", PROJECT_NAME, options.stateHook);
+    const mockStack = new MockStack(options.stack ?? "test", PROJECT_NAME, options.stateHook, options.stackOutputs);
     // A failed registration or a throwing apply surfaces only as an unhandled rejection; the run fails with it.
     const listener = (reason: unknown) => mockStack.fail(reason);
     process.on("unhandledRejection", listener);
@@ -415,11 +440,12 @@ export async function withoutSourceMappedStacks<T>(run: () => Promise<T>): Promi
  * Runs `program` with `config` under mocks and waits until every registration has settled.
  * A `call` (provider function) is unexpected in this program and fails the run.
  */
-export async function runWithMocks<T>(program: () => T, options: MockOptions = {}): Promise<MockRun<T>> {
+export async function runWithMocks<T>(program: () => T | Promise<T>, options: MockOptions = {}): Promise<MockRun<T>> {
     const mockStack = await openMockStack(options);
     try {
         return await withoutSourceMappedStacks(async () => {
-            const outputs = program();
+            // An async program (a stack that reads other stacks first) registers after its first await.
+            const outputs = await program();
             await mockStack.settle();
             return { resources: mockStack.resources, outputs };
         });

@@ -2,13 +2,15 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseDocument, YAMLError } from "yaml";
-import { checkApps, renderApp, type AppInput } from "../components/app";
+import { checkApps, renderApp, type AppInput, type AppPeer } from "../components/app";
 import { type AppModel, checkManifestLimits, KUBERNETES_NAMESPACES, closestName, didYouMean, formatPath, given, type Problem, prototypeKeyProblems, zodProblems } from "../components/model";
 import { failOnProblems } from "../components/resources";
 import { checkIstioControlPlaneArgs, checkIstioSupport, istioPlatform, type IstioControlPlaneArgs } from "../components/istio";
 import { checkObservabilityArgs, checkSigningKey, prometheusPeer, type ObservabilityArgs } from "../components/observability";
 import type { LinkerdPlatform, Platform } from "../components/modes";
-import { PLATFORM_OWNED_KEYS, PROJECT, SECRET_KEYS, stackConfigSchema, type StackConfig } from "./config";
+import { PROJECT, SECRET_KEYS, stackConfigSchema, type StackConfig } from "./config";
+import { platformOfData } from "../components/fleet";
+import { crossStackDependencyProblems, onPlatformStack, peerInputs, platformOwnedKeyProblems, stackReferenceProblems, type StackReferences } from "./fleet";
 import { resolveConfigPath, toolsCacheDir } from "./paths";
 
 /** A stack, validated and modelled: everything index.ts needs, and nothing registered yet. */
@@ -22,6 +24,10 @@ export interface LoadedStack {
     apps: AppModel[];
     /** The app specs as written, in the order of `apps`, with the mode the stack chose for each. */
     appInputs: AppInput[];
+    /** The apps of the peer stacks this stack read (none without peerStacks): peers of the apps here. */
+    peers: AppPeer[];
+    /** Their models, in the same order, planned with this stack's apps (their dependents linked across stacks). */
+    peerModels: AppModel[];
     /** Things accepted but probably meant otherwise (e.g. a key in a near-miss namespace); the program logs them. */
     warnings: string[];
 }
@@ -31,6 +37,8 @@ export interface LoadOptions {
     projectRoot: string;
     /** This stack's name, so it cannot name itself as its platform or a peer. @default not checked */
     stackName?: string;
+    /** What this stack read from its platform stack and peer stacks (`readStackReferences`). @default none: a stack that names none */
+    references?: StackReferences;
     /** Reads an app spec file (after its path was checked). @default fs.readFileSync as UTF-8 */
     readFile?: (file: string) => string;
 }
@@ -303,40 +311,10 @@ function schemaProblems(error: import("zod").ZodError): Problem[] {
 }
 
 /**
- * An app stack (one naming its `platformStack`) takes the platform-owned keys from that stack: each
- * one it sets anyway is one problem naming the key and the platform stack. Read from the config as
- * written, since the schema fills in defaults for keys nobody set.
+ * Validates a stack's config on its own (its schema, the keys an app stack may not set, the stacks
+ * it names): what must hold before the stacks it names are read. Throws a ConfigError.
  */
-export function platformOwnedKeyProblems(input: Readonly<Record<string, unknown>>): Problem[] {
-    const platformStack = input.platformStack;
-    if (platformStack === undefined) return [];
-    return PLATFORM_OWNED_KEYS.filter((name) => Object.hasOwn(input, name)).map((name) => ({
-        key: key(name),
-        message: `the platform stack ${given(platformStack)} owns this key (this stack names it in ${key("platformStack")}); set it on that stack and remove it here`,
-    }));
-}
-
-/** Stack references that cannot be meant: this stack itself, a peer named twice, the platform stack as a peer. */
-export function stackReferenceProblems(config: Pick<StackConfig, "platformStack" | "peerStacks">, stackName: string | undefined): Problem[] {
-    const problems: Problem[] = [];
-    if (stackName !== undefined && config.platformStack === stackName) {
-        problems.push({ key: key("platformStack"), message: `${given(config.platformStack)} is this stack itself; name the stack that installs the platform` });
-    }
-    config.peerStacks.forEach((peer, index) => {
-        const at = key(`peerStacks[${index}]`);
-        if (stackName !== undefined && peer === stackName) problems.push({ key: at, message: `${given(peer)} is this stack itself; name other app stacks` });
-        else if (peer === config.platformStack) problems.push({ key: at, message: `${given(peer)} is this stack's platformStack; name app stacks only` });
-        else if (config.peerStacks.indexOf(peer) !== index) problems.push({ key: at, message: `${given(peer)} is named twice; name each stack once` });
-    });
-    return problems;
-}
-
-/**
- * Validates a stack's config and app specs and models the apps. Every problem is collected and
- * thrown at once as a ConfigError, before any resource exists: the program registers nothing
- * unless this returns.
- */
-export function loadStack(raw: Readonly<Record<string, string>>, options: LoadOptions): LoadedStack {
+export function checkStackConfig(raw: Readonly<Record<string, string>>, stackName?: string): { config: StackConfig; warnings: string[] } {
     const warnings = foreignKeyWarnings(raw);
     const input = projectConfig(raw);
     failOnProblems(prototypeKeyProblems(input, key));
@@ -344,10 +322,23 @@ export function loadStack(raw: Readonly<Record<string, string>>, options: LoadOp
     const owned = platformOwnedKeyProblems(input);
     if (!parsed.success) failOnProblems([...owned, ...schemaProblems(parsed.error)]);
     const config = parsed.data!;
-    const problems: Problem[] = [...owned, ...stackReferenceProblems(config, options.stackName)];
+    failOnProblems([...owned, ...stackReferenceProblems(config, stackName)]);
+    return { config, warnings };
+}
+
+/**
+ * Validates a stack's config and app specs and models the apps. Every problem is collected and
+ * thrown at once as a ConfigError, before any resource exists: the program registers nothing
+ * unless this returns. An app stack passes what it read from its platform and peer stacks.
+ */
+export function loadStack(raw: Readonly<Record<string, string>>, options: LoadOptions): LoadedStack {
+    const { config, warnings } = checkStackConfig(raw, options.stackName);
+    const references = options.references;
+    const problems: Problem[] = [];
     const { localChartsDir } = checkConfigPaths(config, options.projectRoot, problems);
     const istio = istioArgs(config, localChartsDir);
-    const platform = platformOf(config, istio);
+    // An app stack's platform is its platform stack's, as that stack exported it.
+    const platform = references?.platform ? platformOfData(references.platform.data) : platformOf(config, istio);
     const observability = observabilityArgs(config, platform);
     // Apps' NetworkPolicies admit the stack's Prometheus on their sidecars' metrics ports.
     if (observability) platform.prometheus = prometheusPeer(observability.namespace!);
@@ -355,10 +346,17 @@ export function loadStack(raw: Readonly<Record<string, string>>, options: LoadOp
     problems.push(...crossChecks(config, config.istio.localChartsDir !== undefined && localChartsDir === undefined ? { ...istio, localChartsDir: undefined } : istio, platform));
     const secrets = { names: Object.keys(config.secrets), source: `${key("secrets")} (pulumi config set --secret --path '${key("secrets")}.<name>')` };
     const inputs = readAppSpecs(config, options, problems).map((input) => ({ ...input, secrets }));
-    const { apps, problems: appProblems } = checkApps(inputs, { platform, defaultMode: config.mode, defaultMtls: config.mtls });
-    problems.push(...appProblems);
+    // The peer stacks' apps are planned with this stack's, so addresses and authorization across stacks come out as within one.
+    const peers = peerInputs(references, inputs);
+    warnings.push(...peers.warnings);
+    const crossStack = crossStackDependencyProblems(references, inputs);
+    const { apps: planned, problems: appProblems } = checkApps([...inputs, ...peers.inputs], { platform, defaultMode: config.mode, defaultMtls: config.mtls });
+    const replaced = new Set(crossStack.map((problem) => problem.key));
+    problems.push(...crossStack, ...onPlatformStack(appProblems.filter((problem) => !replaced.has(problem.key)), config.platformStack));
     failOnProblems(problems);
+    const apps = planned.slice(0, inputs.length);
     // A backstop: what the apps render to, checked against the API server's object limits before anything is registered.
     failOnProblems(apps.flatMap((app) => renderedLimitProblems(app, platform)));
-    return { config, platform, istioControlPlane: config.istio.controlPlane === "install" ? istio : undefined, observability, apps, appInputs: inputs, warnings };
+    const remotePeers: AppPeer[] = peers.inputs.map((input) => ({ spec: input.spec as AppPeer["spec"], mode: input.mode }));
+    return { config, platform, istioControlPlane: config.istio.controlPlane === "install" ? istio : undefined, observability, apps, appInputs: inputs, peers: remotePeers, peerModels: planned.slice(inputs.length), warnings };
 }

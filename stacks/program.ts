@@ -1,8 +1,10 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { GovernedApp, IstioControlPlane, Observability, type AppPeer, type AppSpecInput } from "../components";
-import { loadStack } from "./load";
+import { GovernedApp, IstioControlPlane, Observability, peersData, platformData, type AppPeer, type AppSpecInput, type PeersData, type PlatformData } from "../components";
+import { failOnProblems } from "../components/resources";
+import { checkStackConfig, loadStack } from "./load";
+import { readStackReferences } from "./fleet";
 import { relatedAppIndexes } from "./peers";
 
 /** Stack outputs: plain values a reviewer or another stack can use. */
@@ -17,16 +19,27 @@ export interface StackOutputs {
     prometheusUrl?: string;
     /** Kiali login token, a secret (with observability and token auth). */
     kialiToken?: pulumi.Output<string>;
+    /** What app stacks' modes use (every stack that is its own platform: no `platformStack`). See docs/fleet.md. */
+    platform?: PlatformData;
+    /** This stack's apps as other stacks' apps see them (every stack with apps). See docs/fleet.md. */
+    peers?: PeersData;
 }
 
 /**
- * The whole program: validate config and app specs (nothing is registered when they are wrong),
- * then the platform, then the apps. `stacks/index.ts` runs it under the Pulumi CLI; the offline
- * render and the tests run the very same function. It is a user of the library
- * (`components/index.ts`) like any other Pulumi program.
+ * The whole program: validate config, read the stacks it names (an app stack's platform stack and
+ * peer stacks, through StackReferences), validate the app specs against them (nothing is
+ * registered when anything is wrong), then the platform, then the apps. `stacks/index.ts` runs it
+ * under the Pulumi CLI; the offline render and the tests run the very same function. It is a user
+ * of the library (`components/index.ts`) like any other Pulumi program.
  */
-export function pluggableMesh(projectRoot: string = path.resolve(__dirname, "..")): StackOutputs {
-    const stack = loadStack(pulumi.runtime.allConfig(), { projectRoot, stackName: pulumi.getStack() });
+export async function pluggableMesh(projectRoot: string = path.resolve(__dirname, "..")): Promise<StackOutputs> {
+    const raw = pulumi.runtime.allConfig();
+    const stackName = pulumi.getStack();
+    const { config } = checkStackConfig(raw, stackName);
+    // Only a stack that names other stacks waits for anything before it registers.
+    const read = config.platformStack === undefined && config.peerStacks.length === 0 ? { problems: [] } : await readStackReferences(config);
+    failOnProblems(read.problems);
+    const stack = loadStack(raw, { projectRoot, stackName, references: read.references });
     for (const warning of stack.warnings) pulumi.log.warn(warning);
 
     const target = stack.config.kubernetes;
@@ -58,6 +71,9 @@ export function pluggableMesh(projectRoot: string = path.resolve(__dirname, ".."
         const model = stack.apps[index]!;
         return { spec: { ...(input.spec as AppSpecInput), mtls: model.mtls }, mode: model.mode };
     });
+    // The peer stacks' apps, as they exported themselves, after this stack's own (their models in the same order).
+    const everyone = [...peers, ...stack.peers];
+    const models = [...stack.apps, ...stack.peerModels];
     // Every value wrapped as a Pulumi secret, however it was set: encrypted in the state, [secret] in every preview.
     const secrets = Object.fromEntries(Object.entries(stack.config.secrets).map(([name, value]) => [name, pulumi.secret(value)]));
     const platform = { ...stack.platform, istio: stack.platform.istio && { ...stack.platform.istio, ready: controlPlane?.ready } };
@@ -65,13 +81,16 @@ export function pluggableMesh(projectRoot: string = path.resolve(__dirname, ".."
     peers.forEach((self, index) => {
         const { name, ...spec } = self.spec;
         // Only the apps it calls, is called by or shares its namespace with: the others change nothing it renders (see relatedAppIndexes).
-        const others = relatedAppIndexes(stack.apps, index).map((other) => peers[other]!);
+        const others = relatedAppIndexes(models, index).map((other) => everyone[other]!);
         const governed = new GovernedApp(name, { ...spec, mode: self.mode, platform, peers: others, secrets }, providers);
         apps[name] = { namespace: governed.namespace, mode: governed.mode, services: governed.services };
     });
 
+    const ownPlatform = stack.config.platformStack === undefined;
     return {
         apps,
+        ...(ownPlatform ? { platform: platformData({ ...stack.platform, production: stack.config.production }) } : {}),
+        ...(peers.length > 0 ? { peers: peersData(peers) } : {}),
         ...(controlPlane
             ? { istio: { namespace: controlPlane.namespace, version: controlPlane.version, revision: controlPlane.revision, podInjectionLabels: controlPlane.podInjectionLabels } }
             : {}),

@@ -78,7 +78,7 @@ describe("stack files: one reader, one message per mistake", function () {
     });
 
     it("a stack without a file names the stacks there", function () {
-        assert.throws(() => readStackFile("prdo"), { name: "UserError", message: `no stack "prdo": there is no Pulumi.prdo.yaml; the stacks here are dev, prod, staging` });
+        assert.throws(() => readStackFile("prdo"), { name: "UserError", message: `no stack "prdo": there is no Pulumi.prdo.yaml; the stacks here are dev, fleet, fleet-bookinfo, fleet-ruoyi, prod, staging` });
     });
 });
 

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml, stringify } from "yaml";
 import { pluggableMesh } from "../stacks/program";
-import { PROJECT_ROOT, runWithMocks } from "../mocks/mockEngine";
+import { PROJECT_ROOT, runWithMocks, type MockOptions } from "../mocks/mockEngine";
 import { appSpecSchema, fieldsAt } from "../components/model";
 import { stackConfigSchema } from "../stacks/config";
 import { RUOYI_SECRETS, RUOYI_SPEC } from "./support/meshRuns";
@@ -14,17 +14,17 @@ import { RUOYI_SECRETS, RUOYI_SPEC } from "./support/meshRuns";
  */
 
 /** Runs the program under mocks and returns what it threw and how many resources it registered first. */
-export async function attempt(config: Record<string, string>, stack = "hostile"): Promise<{ error: unknown; registered: number }> {
+export async function attempt(config: Record<string, string>, stack = "hostile", stackOutputs?: MockOptions["stackOutputs"]): Promise<{ error: unknown; registered: number }> {
     let error: unknown;
     const run = await runWithMocks(
-        () => {
+        async () => {
             try {
-                pluggableMesh(PROJECT_ROOT);
+                await pluggableMesh(PROJECT_ROOT);
             } catch (thrown) {
                 error = thrown;
             }
         },
-        { stack, config },
+        { stack, config, stackOutputs },
     );
     return { error, registered: run.resources.length };
 }

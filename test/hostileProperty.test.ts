@@ -94,9 +94,9 @@ function mutate(document: unknown, mutations: readonly Mutation[]): unknown {
 async function rendersOrRefuses(config: Record<string, string>, secret?: string, program: () => unknown = () => pluggableMesh(PROJECT_ROOT)): Promise<void> {
     let thrown: unknown;
     const run = await runWithMocks(
-        () => {
+        async () => {
             try {
-                program();
+                await program();
             } catch (error) {
                 thrown = error;
             }
@@ -168,8 +168,8 @@ describe("property: any app spec or stack config renders or is refused up front"
         const plain = apps({ spec: RUOYI_SPEC });
         const config = { ...plain, "pluggable-mesh:kialiSigningKey": SECRET.slice(0, 17) };
         await assert.rejects(
-            rendersOrRefuses(plain, undefined, () => {
-                pluggableMesh(PROJECT_ROOT);
+            rendersOrRefuses(plain, undefined, async () => {
+                await pluggableMesh(PROJECT_ROOT);
                 throw new ConfigError([{ key: "late", message: "refused after registering" }]);
             }),
             /refused after registering resources/,

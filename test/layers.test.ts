@@ -19,6 +19,8 @@ const LAYERS: readonly (readonly string[])[] = [
     ["components/modes"],
     ["components/resources"],
     ["components/app", "components/istio", "components/observability"],
+    // Stacks that read each other: the platform's and the apps' outputs, built from the components below.
+    ["components/fleet"],
     ["components/index.ts"],
     ["stacks"],
     ["tools"],
@@ -28,7 +30,7 @@ const LAYERS: readonly (readonly string[])[] = [
 ];
 
 /** Folders entered only through their face: `index.ts`, or the file named here. */
-const FACED = new Set(["components/model", "components/modes", "components/resources", "components/app", "components/istio", "components/observability", "policy"]);
+const FACED = new Set(["components/model", "components/modes", "components/resources", "components/app", "components/istio", "components/observability", "components/fleet", "policy"]);
 /** The pack's face is its contract (the labels and annotations it reads); its index.ts starts a policy server. */
 const FACES: Record<string, string> = { policy: "policy/contract.ts" };
 

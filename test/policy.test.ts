@@ -326,16 +326,18 @@ describe("policy pack rules", function () {
         const levelOf = (setting: unknown) => (typeof setting === "string" ? setting : (setting as { enforcementLevel?: string } | undefined)?.enforcementLevel);
 
         it("every shipped stack has one, naming only rules of the pack", function () {
-            assert.deepEqual(stacks.sort(), ["dev", "prod", "staging"]);
+            assert.deepEqual(stacks.sort(), ["dev", "fleet", "fleet-bookinfo", "fleet-ruoyi", "prod", "staging"]);
             const names = new Set(POLICIES.map((policy) => policy.name));
             for (const stack of stacks) {
                 const config = JSON.parse(fs.readFileSync(path.join(root, "policy", "config", `${stack}.json`), "utf8")) as Record<string, unknown>;
                 assert.deepEqual(Object.keys(config).filter((name) => name !== "all" && !names.has(name)), [], stack);
             }
         });
-        it("the production rules are mandatory exactly where the stack says pluggable-mesh:production: true", function () {
+        it("the production rules are mandatory exactly where the stack says pluggable-mesh:production: true (an app stack: its platform stack)", function () {
+            const configOf = (stack: string) => (parseYaml(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> }).config ?? {};
             for (const stack of stacks) {
-                const production = ((parseYaml(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> }).config ?? {})["pluggable-mesh:production"] === true;
+                const platformStack = configOf(stack)["pluggable-mesh:platformStack"];
+                const production = configOf(typeof platformStack === "string" ? platformStack : stack)["pluggable-mesh:production"] === true;
                 const config = JSON.parse(fs.readFileSync(path.join(root, "policy", "config", `${stack}.json`), "utf8")) as Record<string, unknown>;
                 for (const rule of PRODUCTION_RULES) assert.equal(levelOf(config[rule]) === "mandatory", production, `${stack}: ${rule}`);
             }
