@@ -133,8 +133,8 @@ export function embeddedConfigFile(
         embedded = runningCluster();
         if (embedded) {
             config[key("kubernetes")] = { kubeconfig: embedded.kubeconfig };
-            // The embedded cluster has no ingress controller to give Ingresses an address.
-            config[key("ingressController")] ??= false;
+            // The embedded cluster has no ingress controller to give Ingresses an address (an app stack takes this from its platform stack, docs/fleet.md).
+            if (config[key("platformStack")] === undefined) config[key("ingressController")] ??= false;
         } else {
             config[key("kubernetes")] = { renderYamlToDirectory: path.join("out", stack, "rendered") };
         }
