@@ -42,8 +42,10 @@ export async function readPeersOutput(stack: string, args: StackReadArgs = {}): 
     return read.status === "read" ? { status: "read", data: read.data.apps as AppPeer[] } : read;
 }
 
-function refused(stack: string, output: string, problem: string): ConfigError {
-    return new ConfigError([{ key: `StackReference ${given(stack)}`, message: problem.length > 0 ? problem : `stack ${given(stack)} has no output "${output}": deploy it first` }]);
+/** The refusal of an output that is absent or malformed, as a ConfigError keyed by the StackReference. */
+function refused(stack: string, output: string, read: Exclude<OutputRead<unknown>, { status: "read" }>): ConfigError {
+    const message = read.status === "invalid" ? read.problem : `stack ${given(stack)} has no output "${output}" (it is not deployed, or does not export it); deploy it first`;
+    return new ConfigError([{ key: `StackReference ${given(stack)}`, message }]);
 }
 
 /**
@@ -59,7 +61,7 @@ function refused(stack: string, output: string, problem: string): ConfigError {
 export async function readPlatform(stack: string, args: StackReadArgs = {}): Promise<PlatformData> {
     const read = await readPlatformOutput(stack, args);
     if (read.status === "read") return read.data;
-    throw refused(stack, "platform", read.status === "invalid" ? read.problem : "");
+    throw refused(stack, "platform", read);
 }
 
 /**
@@ -70,6 +72,6 @@ export async function readPlatform(stack: string, args: StackReadArgs = {}): Pro
  */
 export async function readPeers(stack: string, args: StackReadArgs = {}): Promise<AppPeer[] | undefined> {
     const read = await readPeersOutput(stack, args);
-    if (read.status === "invalid") throw refused(stack, "peers", read.problem);
+    if (read.status === "invalid") throw refused(stack, "peers", read);
     return read.status === "read" ? read.data : undefined;
 }
