@@ -226,6 +226,28 @@ describe("a fleet: a platform stack and app stacks joined by StackReferences", f
         });
     }
 
+    describe("the offline render of the example set", function () {
+        it("renders fleet-ruoyi on the platform of fleet, rendered offline first (no backend)", async function () {
+            const { renderStack } = require("../cli/render") as typeof import("../cli/render");
+            const result = await renderStack("fleet-ruoyi");
+            assert.deepEqual(result.index.filter((resource) => resource.type === STACK_REFERENCE_TYPE).map((resource) => resource.name), ["fleet"]);
+            assert.deepEqual(result.charts, [], "the platform's charts are the platform stack's");
+            const namespace = result.objects.find((object: any) => object.kind === "Namespace" && object.metadata.name === "ruoyi") as any;
+            assert.equal(namespace.metadata.labels["istio-injection"], "enabled");
+            const workloads = result.objects.filter((object: any) => object.kind === "Deployment" || object.kind === "StatefulSet") as any[];
+            assert.equal(workloads.length, 4);
+            for (const workload of workloads) assert.equal(workload.spec.template.metadata.labels["sidecar.istio.io/inject"], "true");
+        });
+
+        it("a stack being rendered counts as not deployed for the stacks it names (mutual peers end)", async function () {
+            const { offlineStackOutputs } = require("../cli/render") as typeof import("../cli/render");
+            const outputs = await offlineStackOutputs({ "pluggable-mesh:platformStack": "fleet", "pluggable-mesh:peerStacks": JSON.stringify(["fleet-bookinfo", "missing"]) }, new Set(["fleet-bookinfo"]));
+            assert.deepEqual(Object.keys(outputs), ["fleet", "fleet-bookinfo"]);
+            assert.deepEqual(outputs["fleet-bookinfo"], {});
+            assert.equal((outputs.fleet!.platform as PlatformData).istio!.namespace, "istio-system");
+        });
+    });
+
     describe("refusals", function () {
         const reads = (resources: number, registered: number) => assert.equal(registered, resources);
 

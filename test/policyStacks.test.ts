@@ -49,7 +49,10 @@ function evaluatePack(resources: readonly KubeResource[], config: PolicyConfig):
 
 async function registered(stack: string, overrides: Record<string, string> = {}): Promise<KubeResource[]> {
     const { pluggableMesh } = require("../stacks/program") as typeof import("../stacks/program");
-    const { resources } = await runWithMocks(() => pluggableMesh(PROJECT_ROOT), { stack, config: { ...readStackConfig(stack), ...overrides } });
+    const { offlineStackOutputs } = require("../cli/render") as typeof import("../cli/render");
+    const config = { ...readStackConfig(stack), ...overrides };
+    // An app stack reads its platform stack, rendered offline first.
+    const { resources } = await runWithMocks(() => pluggableMesh(PROJECT_ROOT), { stack, config, stackOutputs: await offlineStackOutputs(config, new Set([stack])) });
     return resources.map((resource) => ({ type: resource.type, props: resource.inputs, urn: resource.urn }));
 }
 
@@ -72,6 +75,33 @@ describe("the shipped stacks against the policy pack (mock engine)", function ()
             notMeshed("Deployment", "ruoyi-ui"),
             notMeshed("StatefulSet", "mysql"),
         ]);
+    });
+
+    describe("the example fleet (docs/fleet.md)", function () {
+        const permissive = (kind: string, workload: string, namespace: string, component = workload) =>
+            `advisory production-mtls: ${kind} ${namespace}/${workload} accepts plaintext: PeerAuthentication ${namespace}/${component} sets mtls.mode PERMISSIVE; use STRICT, or name the callers outside the mesh in pluggable-mesh.io/permissive-reason`;
+
+        it("the platform stack passes", async function () {
+            assert.deepEqual(evaluatePack(await registered("fleet"), policyConfig("fleet")), []);
+        });
+
+        it("the app stacks pass: their Istio is the platform stack's (existingControlPlane), the production rules are warnings", async function () {
+            assert.deepEqual(evaluatePack(await registered("fleet-ruoyi"), policyConfig("fleet-ruoyi")).sort(), [
+                permissive("Deployment", "redis", "ruoyi"),
+                permissive("Deployment", "ruoyi-admin", "ruoyi"),
+                permissive("Deployment", "ruoyi-ui", "ruoyi"),
+                permissive("StatefulSet", "mysql", "ruoyi"),
+            ]);
+            assert.deepEqual(
+                evaluatePack(await registered("fleet-bookinfo"), policyConfig("fleet-bookinfo")).sort(),
+                BOOKINFO_WORKLOADS.map((name) => permissive("Deployment", name, "bookinfo", name.replace(/-v\d$/, ""))),
+            );
+        });
+
+        it("an app stack's policy config must declare its platform's control plane (negative control)", async function () {
+            const config: PolicyConfig = { ...policyConfig("fleet-ruoyi"), "istio-control-plane": "mandatory" };
+            assert.equal(evaluatePack(await registered("fleet-ruoyi"), config).filter((line) => line.startsWith("mandatory istio-control-plane")).length, 4);
+        });
     });
 
     it("prod passes every rule, the production ones mandatory", async function () {
