@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ConfigError, GovernedApp, IstioControlPlane, Observability, peersData, platformData, readPeers, readPlatform, type AppPeer, type PlatformData } from "../components";
-import { runWithMocks, STACK_REFERENCE_TYPE } from "../mocks/mockEngine";
+import * as path from "node:path";
+import { PROJECT_ROOT, runWithMocks, STACK_REFERENCE_TYPE } from "../mocks/mockEngine";
 
 /**
  * The fleet pieces of the library, as a platform team's and an app team's own programs use them:
@@ -42,6 +43,26 @@ describe("the fleet library", function () {
         assert.equal(env.API_HOST, "api.payments.svc.cluster.local");
         assert.deepEqual(outputs.peers.apps[0]!.spec.components[0], { name: "web", image: "ghcr.io/acme/web:1.0.0", ports: [{ name: "http", port: 8080 }], dependsOn: ["payments/api"] });
         assert.ok(!JSON.stringify(outputs.peers).includes("do-not-export"));
+    });
+
+    it("examples/fleet: the platform team's program exports what the shop team's program reads", async function () {
+        const example = (name: string) => {
+            const file = path.join(PROJECT_ROOT, "examples", "fleet", `${name}.ts`);
+            delete require.cache[require.resolve(file)];
+            return require(file);
+        };
+        const platform = (await runWithMocks(() => ({ ...example("platform") }), { stack: "platform" })).outputs.platform as PlatformData;
+        assert.equal(platform.networkPolicies, "ingress+egress");
+        const catalog: AppPeer = { mode: "envoy", spec: { name: "catalog", components: [{ name: "catalog-api", image: "ghcr.io/acme/catalog-api:2.3.1", ports: [{ name: "http", port: 8080 }] }] } };
+        const { resources, outputs } = await runWithMocks(() => (example("shop") as () => Promise<{ peers: unknown }>)(), {
+            stack: "shop",
+            stackOutputs: { platform: { platform }, catalog: { peers: peersData([catalog]) } },
+        });
+        const web = resources.find((resource) => resource.type === "kubernetes:apps/v1:Deployment" && resource.name === "shop-web")!;
+        assert.equal(web.inputs.spec.template.metadata.labels["sidecar.istio.io/inject"], "true");
+        const env = Object.fromEntries((web.inputs.spec.template.spec.containers[0].env as { name: string; value?: string }[]).map((variable) => [variable.name, variable.value]));
+        assert.equal(env.CATALOG_URL, "http://catalog-api.catalog.svc.cluster.local:8080");
+        assert.deepEqual((outputs.peers as { apps: AppPeer[] }).apps.map((app) => app.spec.name), ["shop"]);
     });
 
     it("refuses a platform that is missing or malformed, and a malformed peers output, naming the stack and field", async function () {
