@@ -104,11 +104,19 @@ export function describeFailure(error: unknown, usage: string, debug: boolean): 
     return { text: `internal error: ${withoutInternals(message)}${hint}${trace}`, exitCode: 1 };
 }
 
+function debugging(): boolean {
+    return /^(1|true)$/i.test(process.env[DEBUG_VARIABLE] ?? "");
+}
+
 /**
  * Runs a command's `main` with the outcome table above. `main` returns its exit code (0 when it
  * returns nothing). Call as the last statement of a cli/ file, under `require.main === module`.
  */
 export function runCommand(spec: CommandSpec, main: (argv: readonly string[]) => Promise<number | void>, argv: readonly string[] = process.argv.slice(2)): void {
+    // The Pulumi SDK takes a stack trace for every promise it makes and every resource it registers;
+    // under tsx Node maps each frame through its source map, a quarter of the program's CPU in an
+    // `up` (docs/engine.md). No stack trace is shown unless debugging, so only then are they mapped.
+    if (!debugging()) process.setSourceMapsEnabled(false);
     // process.exit, not exitCode: a detached child (the embedded cluster) or the engine's gRPC
     // server must not keep the command alive. stdout and stderr are synchronous on Linux.
     main(argv).then(
@@ -118,8 +126,7 @@ export function runCommand(spec: CommandSpec, main: (argv: readonly string[]) =>
                 process.stdout.write(`${spec.usage.trim()}\n`);
                 process.exit(0);
             }
-            const debug = /^(1|true)$/i.test(process.env[DEBUG_VARIABLE] ?? "");
-            const failure = describeFailure(error, spec.usage, debug);
+            const failure = describeFailure(error, spec.usage, debugging());
             process.stderr.write(`${failure.text}\n`);
             process.exit(failure.exitCode);
         },

@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -120,6 +121,22 @@ describe("the commands' error reporting (cli/command.ts)", function () {
         assert.match(bug.stack!, STACK_FRAME);
         assert.match(describeFailure(bug, usage, true).text, STACK_FRAME);
         assert.equal(withoutInternals(`a\n${bug.stack!.split("\n").slice(1).join("\n")}\nb`), "a\nb");
+    });
+});
+
+describe("the commands' stack traces (cli/command.ts)", function () {
+    /** What a command's main sees of Node's source-map setting, with the given environment. */
+    function mapsInMain(env: Record<string, string>): string {
+        const main = 'require("./cli/command").runCommand({ usage: "u" }, async () => { process.stdout.write(String(process.sourceMapsEnabled)); })';
+        const environment = { ...process.env, ...env };
+        delete environment.PLUGGABLE_MESH_DEBUG;
+        return execFileSync(path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx"), ["-e", main], { cwd: PROJECT_ROOT, env: { ...environment, ...env }, encoding: "utf8" });
+    }
+
+    it("are not source-mapped unless PLUGGABLE_MESH_DEBUG asks for them (tsx maps them otherwise)", function () {
+        assert.equal(mapsInMain({}), "false");
+        // Negative control: tsx turns mapping on, and debugging keeps it on.
+        assert.equal(mapsInMain({ PLUGGABLE_MESH_DEBUG: "1" }), "true");
     });
 });
 
