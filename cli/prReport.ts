@@ -24,6 +24,10 @@ const OP_RANK = ["same", "read", "refresh", "import", "update", "create", "creat
 export interface StackFiles {
     /** App spec files the stack lists, normalized to repository paths. */
     specs: string[];
+    /** The platform stack an app stack names (`pluggable-mesh:platformStack`); absent for a platform or single stack. */
+    platformStack?: string;
+    /** The stacks whose `peers` it reads (`pluggable-mesh:peerStacks`). */
+    peerStacks?: string[];
 }
 
 export interface AffectedStack {
@@ -31,39 +35,91 @@ export interface AffectedStack {
     reason: string;
 }
 
-/** Reads the app spec paths a stack file lists; `label` names the file in a parse error. */
-export function specsOfStackFile(text: string | undefined, label = "the stack file"): string[] {
-    if (text === undefined) return [];
-    const apps = parseStackFile(text, label).config["pluggable-mesh:apps"];
-    if (!Array.isArray(apps)) return [];
-    return apps.map((entry) => (entry as { spec?: unknown }).spec).filter((spec): spec is string => typeof spec === "string").map((spec) => path.posix.normalize(spec));
+/** What a stack file says about the files and stacks it uses; `label` names the file in a parse error. */
+export function stackFilesOf(text: string | undefined, label = "the stack file"): StackFiles {
+    if (text === undefined) return { specs: [] };
+    const config = parseStackFile(text, label).config;
+    const apps = config["pluggable-mesh:apps"];
+    const specs = (Array.isArray(apps) ? apps : [])
+        .map((entry) => (entry as { spec?: unknown } | null)?.spec)
+        .filter((spec): spec is string => typeof spec === "string")
+        .map((spec) => path.posix.normalize(spec));
+    const platformStack = config["pluggable-mesh:platformStack"];
+    const peers = config["pluggable-mesh:peerStacks"];
+    const peerStacks = Array.isArray(peers) ? peers.filter((peer): peer is string => typeof peer === "string") : [];
+    return { specs, ...(typeof platformStack === "string" ? { platformStack } : {}), ...(peerStacks.length > 0 ? { peerStacks } : {}) };
 }
 
-/** The stacks among a list of file names, each with the app specs its stack file lists. */
+/** The stacks among a list of file names, each with what its stack file lists. */
 export function stacksAt(names: readonly string[], read: (file: string) => string | undefined): Map<string, StackFiles> {
     const stacks = new Map<string, StackFiles>();
     for (const file of names) {
         const match = STACK_FILE.exec(file);
-        if (match) stacks.set(match[1]!, { specs: specsOfStackFile(read(file), file) });
+        if (match) stacks.set(match[1]!, stackFilesOf(read(file), file));
     }
     return stacks;
 }
 
+/** Why a stack's own files affect it: its stack file, an app spec it lists or its policy config changed; undefined when none did. */
+function ownChange(stack: string, changed: readonly string[], head: ReadonlyMap<string, StackFiles>, base: ReadonlyMap<string, StackFiles>): string | undefined {
+    if (changed.includes(`Pulumi.${stack}.yaml`)) return `Pulumi.${stack}.yaml changed`;
+    const specs = new Set([...(head.get(stack)?.specs ?? []), ...(base.get(stack)?.specs ?? [])]);
+    const touched = changed.filter((file) => specs.has(file));
+    if (touched.length > 0) return `app spec ${touched.join(", ")} changed`;
+    return changed.some((file) => POLICY_CONFIG.exec(file)?.[1] === stack) ? policyReason(stack) : undefined;
+}
+
+const policyReason = (stack: string) => `policy/config/${stack}.json changed`;
+
 /**
  * Which stacks a set of changed files can affect. A stack's own file or any app spec it lists (at
  * the base or the head) affects it; the program, its dependencies and the schema affect all stacks.
+ * In a set of stacks (docs/fleet.md), a platform stack's file affects every app stack naming it,
+ * and a change to an app stack's apps affects the stacks that read its `peers` (they admit its
+ * callers). Platform stacks come first, as they deploy first.
  */
 export function affectedStacks(changed: readonly string[], head: ReadonlyMap<string, StackFiles>, base: ReadonlyMap<string, StackFiles>): AffectedStack[] {
     const stacks = [...new Set([...head.keys(), ...base.keys()])].sort();
     const global = changed.filter((file) => GLOBAL_PATTERNS.some((pattern) => pattern.test(file)));
-    return stacks.flatMap((stack) => {
-        if (global.length > 0) return [{ stack, reason: `the program changed (${global.slice(0, 3).join(", ")}${global.length > 3 ? ", ..." : ""})` }];
-        if (changed.includes(`Pulumi.${stack}.yaml`)) return [{ stack, reason: `Pulumi.${stack}.yaml changed` }];
-        if (changed.some((file) => POLICY_CONFIG.exec(file)?.[1] === stack)) return [{ stack, reason: `policy/config/${stack}.json changed` }];
-        const specs = new Set([...(head.get(stack)?.specs ?? []), ...(base.get(stack)?.specs ?? [])]);
-        const touched = changed.filter((file) => specs.has(file));
-        return touched.length > 0 ? [{ stack, reason: `app spec ${touched.join(", ")} changed` }] : [];
-    });
+    const either = (stack: string, pick: (files: StackFiles) => string[]) => [...new Set([...pick(head.get(stack) ?? { specs: [] }), ...pick(base.get(stack) ?? { specs: [] })])];
+    const platformsOf = (stack: string) => either(stack, (files) => (files.platformStack ? [files.platformStack] : []));
+    const isApp = (stack: string) => platformsOf(stack).length > 0;
+    const reasons = new Map<string, string>();
+    for (const stack of stacks) {
+        if (global.length > 0) {
+            reasons.set(stack, `the program changed (${global.slice(0, 3).join(", ")}${global.length > 3 ? ", ..." : ""})`);
+            continue;
+        }
+        const own = ownChange(stack, changed, head, base);
+        if (own) reasons.set(stack, own);
+    }
+    if (global.length === 0) {
+        // A policy config changes no output; a stack file or an app spec may change the stack's peers.
+        const direct = [...reasons.keys()].filter((stack) => reasons.get(stack) !== policyReason(stack));
+        for (const stack of stacks.filter((name) => !reasons.has(name))) {
+            const platform = platformsOf(stack).find((name) => direct.includes(name) && !isApp(name) && changed.includes(`Pulumi.${name}.yaml`));
+            const peers = either(stack, (files) => files.peerStacks ?? []).filter((peer) => direct.includes(peer) && isApp(peer));
+            if (platform) reasons.set(stack, `its platform stack's file Pulumi.${platform}.yaml changed`);
+            else if (peers.length > 0) reasons.set(stack, `it reads the peers of ${peers.join(", ")}, which this change affects (${peers.map((peer) => reasons.get(peer)).join("; ")})`);
+        }
+    }
+    return [...stacks.filter((stack) => !isApp(stack)), ...stacks.filter(isApp)].filter((stack) => reasons.has(stack)).map((stack) => ({ stack, reason: reasons.get(stack)! }));
+}
+
+/**
+ * The order pr-preview works in: every affected stack and every stack it needs deployed (its
+ * platform, the stacks its apps call), each after the stacks it needs, so their outputs are there
+ * when its preview reads them.
+ */
+export function previewOrder(targets: readonly string[], needsOf: (stack: string) => readonly string[]): string[] {
+    const order: string[] = [];
+    const visit = (stack: string) => {
+        if (order.includes(stack)) return;
+        needsOf(stack).forEach(visit);
+        order.push(stack);
+    };
+    targets.forEach(visit);
+    return order;
 }
 
 export interface ResourceChange {
@@ -87,6 +143,8 @@ export interface StackReport {
     diffText: string;
     /** Our configuration error (or the engine's), when the preview failed. */
     error?: string;
+    /** What the preview read from other stacks (an app stack's platform and callees) and how far to trust it. */
+    notes?: string[];
     /** The third-party validators (istioctl analyze, kube-score, promtool) on the head's render. */
     validation?: { ok: boolean; summary: string };
     /** What the policy pack found in the head's preview; absent when the pack did not run. */
@@ -221,6 +279,7 @@ export function renderReport(base: string, reports: readonly StackReport[], allo
     }
     for (const report of reports) {
         lines.push(`### Stack \`${report.stack}\``, "", `${report.reason}; ${report.how}.`, "");
+        for (const note of report.notes ?? []) lines.push(`> ${escapeCell(note)}`, "");
         lines.push(...policySection(report.violations));
         if (report.error) {
             lines.push("**The preview failed:**", "", "```", report.error, "```", "");

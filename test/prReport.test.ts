@@ -10,6 +10,7 @@ import {
     changesFromEvents,
     configErrorOf,
     exitCodeOf,
+    previewOrder,
     renderReport,
     stacksAt,
     verdictOf,
@@ -80,6 +81,67 @@ describe("pr-preview report (pure)", function () {
             assert.deepEqual(affectedStacks(["stacks/apps/shop.yaml"], head, base), [{ stack: "prod", reason: "app spec stacks/apps/shop.yaml changed" }]);
             assert.deepEqual(affectedStacks(["README.md", "docs/policy.md", "stacks/apps/other.yaml"], head, base), []);
         });
+        describe("in a set of stacks", function () {
+            // fleet (platform); ruoyi and bookinfo read each other's peers; shop stands alone; dev is a single stack.
+            const set = new Map<string, StackFiles>([
+                ["dev", files(["stacks/apps/ruoyi.yaml"])],
+                ["fleet", files([])],
+                ["fleet-bookinfo", { specs: ["apps/bookinfo.yaml"], platformStack: "fleet", peerStacks: ["fleet-ruoyi"] }],
+                ["fleet-ruoyi", { specs: ["apps/ruoyi.yaml"], platformStack: "fleet", peerStacks: ["fleet-bookinfo"] }],
+                ["fleet-shop", { specs: ["apps/shop.yaml"], platformStack: "fleet" }],
+            ]);
+
+            it("a platform stack's file affects the platform and every app stack naming it, platform first", function () {
+                assert.deepEqual(affectedStacks(["Pulumi.fleet.yaml"], set, set), [
+                    { stack: "fleet", reason: "Pulumi.fleet.yaml changed" },
+                    { stack: "fleet-bookinfo", reason: "its platform stack's file Pulumi.fleet.yaml changed" },
+                    { stack: "fleet-ruoyi", reason: "its platform stack's file Pulumi.fleet.yaml changed" },
+                    { stack: "fleet-shop", reason: "its platform stack's file Pulumi.fleet.yaml changed" },
+                ]);
+            });
+
+            it("an app stack's file or app spec affects it and the stacks reading its peers, nothing else", function () {
+                assert.deepEqual(affectedStacks(["apps/ruoyi.yaml"], set, set), [
+                    { stack: "fleet-bookinfo", reason: "it reads the peers of fleet-ruoyi, which this change affects (app spec apps/ruoyi.yaml changed)" },
+                    { stack: "fleet-ruoyi", reason: "app spec apps/ruoyi.yaml changed" },
+                ]);
+                assert.deepEqual(affectedStacks(["Pulumi.fleet-shop.yaml"], set, set), [{ stack: "fleet-shop", reason: "Pulumi.fleet-shop.yaml changed" }]);
+                assert.deepEqual(affectedStacks(["Pulumi.fleet-bookinfo.yaml"], set, set), [
+                    { stack: "fleet-bookinfo", reason: "Pulumi.fleet-bookinfo.yaml changed" },
+                    { stack: "fleet-ruoyi", reason: "it reads the peers of fleet-bookinfo, which this change affects (Pulumi.fleet-bookinfo.yaml changed)" },
+                ]);
+            });
+
+            it("a policy config changes no output: it affects its stack alone (negative control)", function () {
+                assert.deepEqual(affectedStacks(["policy/config/fleet-ruoyi.json"], set, set), [{ stack: "fleet-ruoyi", reason: "policy/config/fleet-ruoyi.json changed" }]);
+                assert.deepEqual(affectedStacks(["policy/config/fleet.json"], set, set), [{ stack: "fleet", reason: "policy/config/fleet.json changed" }]);
+            });
+
+            it("a stack that joins or leaves the set counts at the head and at the base", function () {
+                const before = new Map([...set].filter(([name]) => name !== "fleet-shop"));
+                assert.deepEqual(affectedStacks(["Pulumi.fleet.yaml"], before, set).map((target) => target.stack), ["fleet", "fleet-bookinfo", "fleet-ruoyi", "fleet-shop"]);
+                assert.deepEqual(affectedStacks(["Pulumi.fleet.yaml"], set, before).map((target) => target.stack), ["fleet", "fleet-bookinfo", "fleet-ruoyi", "fleet-shop"]);
+            });
+
+            it("previews run after the stacks they read: platform first, a callee before its caller, needed stacks added", function () {
+                const needs: Record<string, string[]> = { "fleet-ruoyi": ["fleet", "fleet-bookinfo"], "fleet-bookinfo": ["fleet"], "fleet-shop": ["fleet"] };
+                assert.deepEqual(previewOrder(["fleet-ruoyi"], (stack) => needs[stack] ?? []), ["fleet", "fleet-bookinfo", "fleet-ruoyi"]);
+                assert.deepEqual(previewOrder(["fleet-shop", "fleet-ruoyi", "dev"], (stack) => needs[stack] ?? []), ["fleet", "fleet-shop", "fleet-bookinfo", "fleet-ruoyi", "dev"]);
+                assert.deepEqual(previewOrder(["dev", "staging"], () => []), ["dev", "staging"]);
+            });
+
+            it("reads platformStack and peerStacks from the stack files", function () {
+                const texts: Record<string, string> = {
+                    "Pulumi.fleet-ruoyi.yaml": "config:\n  pluggable-mesh:platformStack: fleet\n  pluggable-mesh:peerStacks: [fleet-bookinfo, 3]\n  pluggable-mesh:apps:\n    - spec: apps/ruoyi.yaml\n",
+                    "Pulumi.odd.yaml": "config:\n  pluggable-mesh:platformStack: [fleet]\n  pluggable-mesh:peerStacks: fleet-ruoyi\n",
+                };
+                assert.deepEqual([...stacksAt(Object.keys(texts), (file) => texts[file]).entries()], [
+                    ["fleet-ruoyi", { specs: ["apps/ruoyi.yaml"], platformStack: "fleet", peerStacks: ["fleet-bookinfo"] }],
+                    ["odd", { specs: [] }],
+                ]);
+            });
+        });
+
         it("reads the specs each stack file lists, normalized", function () {
             const texts: Record<string, string> = {
                 "Pulumi.dev.yaml": "config:\n  pluggable-mesh:apps:\n    - spec: ./stacks/apps/ruoyi.yaml\n    - spec: stacks/apps/../apps/shop.yaml\n",
