@@ -143,17 +143,15 @@ async function runSet(line: StackCommandLine, plan: StackSetPlan, tools: Tools):
         parallel: line.parallel,
         deployed: async (stack) => (await (deployed ??= deployedStacks(tools))).has(stack),
         log: (text) => console.log(text),
-        run: (stack, op, why) => {
-            if (why) console.log(`${stack.padEnd(width)} | runs again: ${why}`);
-            return runChildStack({
+        run: (stack, op) =>
+            runChildStack({
                 script: __filename,
                 args: [op, "--stack", stack, "--only", ...(line.policy ? [] : ["--no-policy"])],
                 cwd: process.cwd(),
                 prefix: `${stack.padEnd(width)} | `,
                 stdout: (text) => process.stdout.write(text),
                 stderr: (text) => process.stderr.write(text),
-            });
-        },
+            }),
     });
     console.log(`\n${summaryTable(records)}`);
     return exitCodeOfSet(records);
