@@ -95,7 +95,8 @@ async function runOneStack(line: StackCommandLine, plan: StackSetPlan, tools: To
     const stackName = line.stack;
     const operation = operationOf(line.command as Exclude<Command, "outputs">);
     const needs = plan.stacks.get(stackName)!.needs.filter((needed) => !needed.includes("/"));
-    if (operation !== "destroy" && needs.length > 0) {
+    // A parent running the set checked this already (and deployed what it needs first).
+    if (operation !== "destroy" && needs.length > 0 && !runsForParent()) {
         const deployed = await deployedStacks(tools);
         const absent = needs.filter((needed) => !deployed.has(needed));
         if (absent.length > 0) throw new UserError(undeployedMessage(plan, stackName, absent));
