@@ -135,14 +135,24 @@ async function main(): Promise<void> {
     const { values } = parseArgs({ options: { components: { type: "string", default: "100" }, at: { type: "string", default: "0.5" }, checkpoints: { type: "string", default: "off,on" }, interruptions: { type: "string", default: "none,SIGKILL,SIGINT" } }, strict: true });
     const components = Number(values.components);
     const at = Number(values.at);
-    if (!Number.isInteger(components) || components < 10 || !(at > 0 && at < 1)) throw new Error("--components: a whole number of at least 10; --at: a fraction between 0 and 1");
+    const checkpointSettings = values.checkpoints!.split(",");
+    const interruptions = values.interruptions!.split(",");
+    if (
+        !Number.isInteger(components) ||
+        components < 10 ||
+        !(at > 0 && at < 1) ||
+        !checkpointSettings.every((setting) => setting === "off" || setting === "on") ||
+        !interruptions.every((interruption) => ["none", "SIGKILL", "SIGINT"].includes(interruption))
+    ) {
+        throw new Error("--components: a whole number of at least 10; --at: a fraction between 0 and 1; --checkpoints: off and/or on; --interruptions: none, SIGKILL and/or SIGINT");
+    }
     const tools = ensureTools();
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "pluggable-mesh-crash-"));
     const runDir = path.join(PROJECT_ROOT, "out", `bench-crash-work-${process.pid}`);
     const outcomes: Outcome[] = [];
     try {
-        for (const checkpoints of values.checkpoints!.split(",") as Checkpoints[]) {
-            for (const interruption of values.interruptions!.split(",") as (Interruption | "none")[]) {
+        for (const checkpoints of checkpointSettings as Checkpoints[]) {
+            for (const interruption of interruptions as (Interruption | "none")[]) {
                 process.stderr.write(`checkpoints ${checkpoints}, ${interruption}...\n`);
                 const outcome = await scenario({ variant: "program", components, firstApp: 0, stateDir, binDir: tools.binDir, operations: ["up"] }, checkpoints, interruption, at, runDir);
                 process.stderr.write(`${JSON.stringify(outcome)}\n`);
