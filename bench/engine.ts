@@ -193,6 +193,15 @@ function rssBytes(pid: number): number {
     }
 }
 
+/** The engine's processes: the pulumi CLI and its plugins (not tsx's esbuild service, also a child). */
+function isEngine(pid: number): boolean {
+    try {
+        return fs.readFileSync(`/proc/${pid}/comm`, "utf8").startsWith("pulumi");
+    } catch {
+        return false;
+    }
+}
+
 /** Runs one stack's measurement in a fresh child process, polling its engine's memory. */
 function runStack(spec: StackCase): Promise<StackSample> {
     return new Promise((resolve, reject) => {
@@ -204,8 +213,8 @@ function runStack(spec: StackCase): Promise<StackSample> {
         child.stderr.on("data", (data: Buffer) => (stderr = (stderr + data.toString()).slice(-20_000)));
         let engineBytes = 0;
         const poll = setInterval(() => {
-            const tree = descendants(child.pid!);
-            engineBytes = Math.max(engineBytes, tree.reduce((total, pid) => total + rssBytes(pid), 0));
+            const engine = descendants(child.pid!).filter(isEngine);
+            engineBytes = Math.max(engineBytes, engine.reduce((total, pid) => total + rssBytes(pid), 0));
         }, 200);
         child.on("close", (code) => {
             clearInterval(poll);
