@@ -2,8 +2,9 @@
  * bench/: `npm run bench:engine [-- --sizes 10,100,1000 --runs 1 --checkpoints off|on|both --stack-size 100]`.
  * The real engine (Automation API, the pinned CLI and Kubernetes provider, a file backend in a
  * temporary folder, render mode) on synthetic fleets in envoy mode (bench/fleet.ts), split into
- * stacks of at most `--stack-size` components deployed one after the other. Each fleet runs twice
- * in one run: through the program, and flat (the same Kubernetes objects registered directly: no
+ * stacks of at most `--stack-size` components deployed one after the other (through the program:
+ * a platform stack and app stacks naming it, docs/fleet.md). Each fleet runs twice in one run,
+ * stack by stack in turn: through the program, and flat (the same Kubernetes objects registered directly: no
  * components, no parents, no dependsOn). Per stack, one fresh child process runs `up`, a no-change
  * `preview` and `destroy`, so the program's max RSS is its own; this process polls the RSS of the
  * child's process tree (the pulumi CLI and its provider) for the engine's peak. Prints Markdown
@@ -58,6 +59,15 @@ export interface StackCase {
     /** This stack's app specs, render output and workspace (inside the project's out/: config paths may not leave it). */
     workDir: string;
     binDir: string;
+    /**
+     * `stack`: a stack of its own (the flat baseline always, the program when the fleet fits one
+     * stack); `platform`: the platform stack of a split fleet (no apps); `app`: an app stack naming
+     * `platformStack` (docs/fleet.md).
+     */
+    role: "stack" | "platform" | "app";
+    platformStack?: string;
+    /** `all`: up, preview, destroy; `deploy`: up and preview, the stack left standing; `destroy`: destroy only. */
+    stage: "all" | "deploy" | "destroy";
 }
 
 const MiB = 1024 * 1024;
@@ -73,11 +83,17 @@ export async function openBenchStack(spec: StackCase): Promise<{ stack: Stack; r
     const specDir = path.join(spec.workDir, "apps");
     const renderDir = path.join(spec.workDir, "rendered");
     fs.mkdirSync(specDir, { recursive: true });
-    const config: Record<string, string> = {
-        ...fleetConfig("envoy", writeFleet(spec.components, specDir, spec.firstApp)),
-        [`${PROJECT}:kubernetes`]: JSON.stringify({ renderYamlToDirectory: renderDir }),
-    };
-    const program = spec.variant === "program" ? programOf() : flatProgramOf(config, renderDir);
+    const files = writeFleet(spec.components, specDir, spec.firstApp);
+    const kubernetes = { [`${PROJECT}:kubernetes`]: JSON.stringify({ renderYamlToDirectory: renderDir }) };
+    const standalone: Record<string, string> = { ...fleetConfig("envoy", files), ...kubernetes };
+    const config: Record<string, string> =
+        spec.role === "stack"
+            ? standalone
+            : spec.role === "platform"
+              ? { ...fleetConfig("envoy", []), ...kubernetes }
+              : // An app stack sets only what it owns; the platform stack owns istio and linkerd.
+                { [`${PROJECT}:mode`]: "envoy", [`${PROJECT}:apps`]: standalone[`${PROJECT}:apps`]!, [`${PROJECT}:platformStack`]: spec.platformStack!, ...kubernetes };
+    const program = spec.variant === "program" ? programOf() : flatProgramOf(standalone, renderDir);
     const tools = { pulumiBin: path.join(spec.binDir, "pulumi"), providerBin: "", istioCharts: "", binDir: spec.binDir };
     const envVars = {
         ...engineEnvironment(tools, spec.stateDir, { kind: "render", dir: renderDir }),
@@ -92,9 +108,10 @@ export async function openBenchStack(spec: StackCase): Promise<{ stack: Stack; r
     return { stack, renderDir, config };
 }
 
-/** In the child: `up`, no-change `preview` and `destroy` of one stack, timed. */
+/** In the child: what `spec.stage` says of `up`, no-change `preview` and `destroy` of one stack, timed. */
 async function measureStack(spec: StackCase): Promise<StackSample> {
     const { stack } = await openBenchStack(spec);
+    if (spec.stage === "destroy") return destroyStack(spec, stack);
     let deployed = false;
     try {
         deployed = true;
@@ -108,6 +125,11 @@ async function measureStack(spec: StackCase): Promise<StackSample> {
             previewMs = preview.ms;
         }
         let destroyMs = NaN;
+        if (spec.stage === "deploy") {
+            // Left standing for the app stacks that read it; a later child destroys it.
+            deployed = false;
+            return { upMs: up.ms, previewMs, destroyMs, ...counts(state), programMiB: process.resourceUsage().maxRSS / 1024, engineMiB: 0 };
+        }
         if (spec.operations.includes("destroy")) {
             destroyMs = (await timed(() => stack.destroy({ color: "never" }))).ms;
             deployed = false;
@@ -116,8 +138,7 @@ async function measureStack(spec: StackCase): Promise<StackSample> {
             upMs: up.ms,
             previewMs,
             destroyMs,
-            resources: state.length,
-            objects: state.filter((resource) => resource.type.startsWith("kubernetes:")).length,
+            ...counts(state),
             programMiB: process.resourceUsage().maxRSS / 1024,
             engineMiB: 0,
         };
@@ -125,8 +146,20 @@ async function measureStack(spec: StackCase): Promise<StackSample> {
         // Render mode: what up made is files in the stack's folder, which the parent deletes, so a
         // stack that was not destroyed (a failure, or destroy not measured) is removed with its state.
         if (deployed) await stack.workspace.removeStack(spec.stack, { force: true }).catch(() => undefined);
-        else await stack.workspace.removeStack(spec.stack).catch(() => undefined);
+        else if (spec.stage !== "deploy") await stack.workspace.removeStack(spec.stack).catch(() => undefined);
     }
+}
+
+function counts(state: readonly { type: string }[]): { resources: number; objects: number } {
+    return { resources: state.length, objects: state.filter((resource) => resource.type.startsWith("kubernetes:")).length };
+}
+
+/** The platform stack's last stage: destroyed (timed when measured) and removed, after its app stacks. */
+async function destroyStack(spec: StackCase, stack: Stack): Promise<StackSample> {
+    let destroyMs = NaN;
+    if (spec.operations.includes("destroy")) destroyMs = (await timed(() => stack.destroy({ color: "never" }))).ms;
+    await stack.workspace.removeStack(spec.stack, { force: !spec.operations.includes("destroy") });
+    return { upMs: 0, previewMs: 0, destroyMs, resources: 0, objects: 0, programMiB: process.resourceUsage().maxRSS / 1024, engineMiB: 0 };
 }
 
 /** The program, exactly as `npm run up` runs it. */
@@ -237,22 +270,65 @@ interface RunRoot {
     outDir: string;
 }
 
-/** One fleet of one variant: its stacks one after the other. */
-async function runFleet(root: RunRoot, variant: Variant, size: number, checkpoints: Checkpoints, options: BenchOptions, binDir: string, run: number): Promise<StackSample[]> {
-    const samples: StackSample[] = [];
-    for (const part of splitFleet(size, options.stackSize, COMPONENTS_PER_APP)) {
-        const stack = `bench-${variant}-${size}-${checkpoints}-${run}-${part.index}`;
-        const workDir = path.join(root.outDir, stack);
-        try {
-            samples.push(await runStack({ variant, stack, components: part.components, firstApp: part.firstApp, checkpoints, stateDir: root.stateDir, operations: options.operations, workDir, binDir }));
-        } finally {
-            fs.rmSync(workDir, { recursive: true, force: true });
+function logSample(stack: string, components: number, sample: StackSample): void {
+    const times = [["up", sample.upMs], ["preview", sample.previewMs], ["destroy", sample.destroyMs]].filter(([, ms]) => Number.isFinite(ms) && (ms as number) > 0).map(([name, ms]) => `${name} ${((ms as number) / 1000).toFixed(1)} s`);
+    process.stderr.write(`  ${stack}: ${components} components, ${sample.resources} resources, ${times.join(", ")}\n`);
+}
+
+interface FleetRun {
+    /** The app stacks' (or lone stacks') samples. */
+    stacks: StackSample[];
+    /** The platform stack's, whose objects are not the fleet's. */
+    platform?: StackSample;
+}
+
+/**
+ * One fleet through both variants, stack by stack: program part 1, flat part 1, program part 2 ...
+ * so that a change in the machine's load falls on both alike. The program deploys a fleet larger
+ * than one stack as docs/fleet.md lays it out: a platform stack first (no apps; it stays up while
+ * the app stacks read it, and is destroyed last), then app stacks naming it. The flat baseline has
+ * no platform to read: its stacks stand alone.
+ */
+async function runFleets(root: RunRoot, size: number, checkpoints: Checkpoints, options: BenchOptions, binDir: string, run: number): Promise<Record<Variant, FleetRun>> {
+    const parts = splitFleet(size, options.stackSize, COMPONENTS_PER_APP);
+    const split = parts.length > 1;
+    const base = (variant: Variant) => ({ variant, checkpoints, stateDir: root.stateDir, operations: options.operations, binDir });
+    const platformStack = `bench-program-${size}-${checkpoints}-${run}-platform`;
+    const platformCase: StackCase = { ...base("program"), stack: platformStack, components: 0, firstApp: 0, workDir: path.join(root.outDir, platformStack), role: "platform", stage: "deploy" };
+    const runs: Record<Variant, FleetRun> = { program: { stacks: [] }, flat: { stacks: [] } };
+    try {
+        if (split) {
+            runs.program.platform = await runStack(platformCase);
+            logSample(platformStack, 0, runs.program.platform);
         }
-        const last = samples[samples.length - 1]!;
-        const times = [["up", last.upMs], ["preview", last.previewMs], ["destroy", last.destroyMs]].filter(([, ms]) => Number.isFinite(ms)).map(([name, ms]) => `${name} ${((ms as number) / 1000).toFixed(1)} s`);
-        process.stderr.write(`  ${stack}: ${part.components} components, ${last.resources} resources, ${times.join(", ")}\n`);
+        for (const part of parts) {
+            for (const variant of VARIANTS) {
+                const stack = `bench-${variant}-${size}-${checkpoints}-${run}-${part.index}`;
+                const workDir = path.join(root.outDir, stack);
+                const app = variant === "program" && split;
+                try {
+                    const sample = await runStack({ ...base(variant), stack, components: part.components, firstApp: part.firstApp, workDir, role: app ? "app" : "stack", platformStack: app ? platformStack : undefined, stage: "all" });
+                    runs[variant].stacks.push(sample);
+                    logSample(stack, part.components, sample);
+                } finally {
+                    fs.rmSync(workDir, { recursive: true, force: true });
+                }
+            }
+        }
+    } finally {
+        if (split) {
+            const destroyed = await runStack({ ...platformCase, stage: "destroy" }).catch((error: unknown) => {
+                process.stderr.write(`  ${platformStack}: destroy failed: ${error instanceof Error ? error.message : String(error)}\n`);
+                return undefined;
+            });
+            fs.rmSync(platformCase.workDir, { recursive: true, force: true });
+            const platform = runs.program.platform;
+            if (platform && destroyed) {
+                runs.program.platform = { ...platform, destroyMs: destroyed.destroyMs, programMiB: Math.max(platform.programMiB, destroyed.programMiB), engineMiB: Math.max(platform.engineMiB, destroyed.engineMiB) };
+            }
+        }
     }
-    return samples;
+    return runs;
 }
 
 interface Report {
@@ -295,16 +371,18 @@ async function main(argv: readonly string[]): Promise<void> {
     }
     const report: Report = { startedAt, node: process.version, cores: os.cpus().length, loadAverage: os.loadavg(), options, results: [] };
     try {
-        console.log(`node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map((load) => load.toFixed(2)).join(" ")}; real engine, render mode, file backend; envoy mode; stacks of at most ${options.stackSize} components, deployed one after the other`);
+        console.log(`node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map((load) => load.toFixed(2)).join(" ")}; real engine, render mode, file backend; envoy mode; stacks of at most ${options.stackSize} components, deployed one after the other (the program's split fleets: a platform stack and app stacks)`);
         for (const checkpoints of options.checkpoints) {
             for (const size of options.sizes) {
                 const samples: Record<Variant, { fleet: FleetSample; stacks: StackSample[] }[]> = { program: [], flat: [] };
                 for (let run = 0; run < options.runs; run++) {
-                    // Program and flat alternate, so a change in the machine's load hits both alike.
+                    process.stderr.write(`${size} components, checkpoints ${checkpoints}, run ${run + 1}/${options.runs}\n`);
+                    const runs = await runFleets(root, size, checkpoints, options, tools.binDir, run);
                     for (const variant of VARIANTS) {
-                        process.stderr.write(`${size} components, ${variant}, checkpoints ${checkpoints}, run ${run + 1}/${options.runs}\n`);
-                        const stacks = await runFleet(root, variant, size, checkpoints, options, tools.binDir, run);
-                        samples[variant].push({ fleet: fleetSample(stacks), stacks });
+                        const { stacks, platform } = runs[variant];
+                        const all = platform ? [platform, ...stacks] : stacks;
+                        // The fleet's objects are its apps'; a platform stack's (none in envoy mode) are the platform's.
+                        samples[variant].push({ fleet: { ...fleetSample(all), objects: fleetSample(stacks).objects }, stacks: all });
                     }
                 }
                 const result: SizeResult = {

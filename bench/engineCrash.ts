@@ -154,7 +154,7 @@ async function main(): Promise<void> {
         for (const checkpoints of checkpointSettings as Checkpoints[]) {
             for (const interruption of interruptions as (Interruption | "none")[]) {
                 process.stderr.write(`checkpoints ${checkpoints}, ${interruption}...\n`);
-                const outcome = await scenario({ variant: "program", components, firstApp: 0, stateDir, binDir: tools.binDir, operations: ["up"] }, checkpoints, interruption, at, runDir);
+                const outcome = await scenario({ variant: "program", components, firstApp: 0, stateDir, binDir: tools.binDir, operations: ["up"], role: "stack", stage: "all" }, checkpoints, interruption, at, runDir);
                 process.stderr.write(`${JSON.stringify(outcome)}\n`);
                 outcomes.push(outcome);
             }
