@@ -257,7 +257,9 @@ function runStack(spec: StackCase): Promise<StackSample> {
                 reject(new Error(`stack ${spec.stack} (${spec.variant}, ${spec.components} components, checkpoints ${spec.checkpoints}) failed (exit ${code}):\n${stderr.trim() || stdout.trim()}`));
                 return;
             }
-            resolve({ ...(JSON.parse(last) as StackSample), engineMiB: engineBytes / MiB });
+            // JSON has no NaN (an operation not measured): it arrives as null.
+            const sample = JSON.parse(last, (_key, value: unknown) => (value === null ? NaN : value)) as StackSample;
+            resolve({ ...sample, engineMiB: engineBytes / MiB });
         });
     });
 }
