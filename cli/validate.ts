@@ -280,7 +280,9 @@ export function scoreWorkloads(files: readonly string[], options: ScoreOptions =
     // kube-score exits 1 when it graded something critical; its JSON report is complete either way.
     let report: KubeScoreJsonObject[];
     try {
-        report = JSON.parse(result.stdout) as KubeScoreJsonObject[];
+        // With nothing it can grade (a platform stack whose only objects are charts the provider
+        // renders at deploy time, and a Namespace) kube-score prints `null`, not `[]`.
+        report = (JSON.parse(result.stdout) as KubeScoreJsonObject[] | null) ?? [];
     } catch {
         throw new Error(`kube-score failed (exit ${result.status ?? result.error?.message}):\n${`${result.stdout ?? ""}\n${result.stderr ?? ""}`.trim()}`);
     }

@@ -231,6 +231,13 @@ describe("the validators themselves (they catch what they should)", function () 
             JSON.stringify(result.findings),
         );
     });
+
+    it("kube-score with nothing to grade (only a Namespace, as a platform stack renders offline) is an empty report, not an error", () => {
+        const file = writeManifests([{ apiVersion: "v1", kind: "Namespace", metadata: { name: "istio-system" } }], path.join(dir, "namespace.yaml"));
+        // kube-score itself prints `null` here: the parser must not take it for a report.
+        assert.equal(spawnSync(tools!["kube-score"], ["score", "--output-format", "json", file], { encoding: "utf8" }).stdout.trim(), "null");
+        assert.deepEqual(scoreWorkloads([file], { kubeScore: tools!["kube-score"] }), { criticals: 0, warnings: 0, findings: [], waived: [] });
+    });
 });
 
 describe("third-party validators on every render", () => {
