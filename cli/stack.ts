@@ -2,7 +2,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { DEFAULT_CLUSTER_DIR, runningCluster, startCluster } from "../devcluster/cluster";
-import { clusterConfigured, deployedStacks, ensureTools, openStack, PROJECT_ROOT, type Tools } from "../engine/engine";
+import { clusterConfigured, createMissingStacks, deployedStacks, ensureTools, openStack, PROJECT_ROOT, type Tools } from "../engine/engine";
 import { UserError } from "../engine/errors";
 import { deploy, destroyDeployment, previewDeploy } from "../engine/lifecycle";
 import { changesOf, exitCodeOfSet, runStackSet, summaryTable, undeployedMessage, type Operation } from "../engine/orchestrate";
@@ -138,6 +138,11 @@ async function runSet(line: StackCommandLine, plan: StackSetPlan, tools: Tools):
     const width = Math.max(...order.map((stack) => stack.length));
     const levels = operation === "destroy" ? destroyLevels(plan) : plan.levels;
     console.log(`${operation} of the set of ${plan.target}: ${levels.map((level) => level.join(" + ")).join(" → ")} (at most ${line.parallel} at once)`);
+    if (operation !== "destroy") {
+        // StackReferences to a stack that does not exist fail in the engine; one that exists but is not deployed reads as such.
+        const created = await createMissingStacks(tools, order);
+        if (created.length > 0) console.log(`created the stacks ${created.join(", ")} (empty) so the set's stack references resolve`);
+    }
     let deployed: Promise<Set<string>> | undefined;
     const records = await runStackSet(plan, {
         operation,

@@ -250,13 +250,32 @@ function programOf(root: string): (projectRoot: string) => Record<string, any> |
  * lists resources): one `pulumi stack ls`, no program run.
  */
 export async function deployedStacks(tools: Tools, options: Pick<OpenOptions, "stateDir" | "root"> = {}): Promise<Set<string>> {
+    return stacksInBackend(tools, options, true);
+}
+
+/** Stacks of this project the backend has (deployed or not), by their own name. */
+async function stacksInBackend(tools: Tools, options: Pick<OpenOptions, "stateDir" | "root">, deployedOnly: boolean): Promise<Set<string>> {
     const root = path.resolve(options.root ?? PROJECT_ROOT);
     const stateDir = options.stateDir ?? path.join(PROJECT_ROOT, ".pulumi-state");
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(tools.binDir), skipVersionCheck: true });
     const workspace = await LocalWorkspace.create({ workDir: root, pulumiCommand, envVars: engineEnvironment(tools, stateDir) });
     const stacks = await workspace.listStacks();
     // A file backend may list a stack as org/project/stack; the set names stacks of this project by their own name.
-    return new Set(stacks.filter((stack) => (stack.resourceCount ?? 0) > 0).map((stack) => stack.name.split("/").pop()!));
+    return new Set(stacks.filter((stack) => !deployedOnly || (stack.resourceCount ?? 0) > 0).map((stack) => stack.name.split("/").pop()!));
+}
+
+/**
+ * Creates, empty, the stacks of `names` the backend does not have yet. A StackReference to a stack
+ * that does not exist fails the whole run inside the engine (`unknown stack`), before the program
+ * can treat it as not deployed; so before the first `up` of a set, a callee stack that names its
+ * callers in `peerStacks` would fail on callers that run after it. Returns the stacks created.
+ */
+export async function createMissingStacks(tools: Tools, names: readonly string[], options: Pick<OpenOptions, "stateDir" | "root"> = {}): Promise<string[]> {
+    const existing = await stacksInBackend(tools, options, false);
+    const missing = names.filter((name) => !existing.has(name));
+    // One at a time: each creation may write the stack's salt, which keepStackFileClean moves aside.
+    for (const name of missing) await openStack(name, tools, { ...options, policy: false });
+    return missing;
 }
 
 export async function openStack(stackName: string, tools: Tools, options: OpenOptions = {}): Promise<EngineStack> {
