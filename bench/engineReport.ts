@@ -123,16 +123,12 @@ export interface StackSample {
     engineMiB: number;
 }
 
-/** A whole fleet, one variant, one run: its stacks deployed one after the other. */
-export interface FleetSample {
+/**
+ * A whole fleet, one variant, one run: its stacks deployed one after the other. The fields of a
+ * stack's sample, combined over the stacks (times and counts summed, memory the largest stack's).
+ */
+export interface FleetSample extends StackSample {
     stacks: number;
-    upMs: number;
-    previewMs: number;
-    destroyMs: number;
-    resources: number;
-    objects: number;
-    programMiB: number;
-    engineMiB: number;
 }
 
 /** Each of `keys` of `samples` combined into one number. */
